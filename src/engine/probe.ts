@@ -1,0 +1,116 @@
+/**
+ * Batched observation: every read a run needs, from every resource plus the host facts, becomes one shell script
+ * sent to the host in one round trip, and one parse of its output. Values reach the script only through `quote`.
+ */
+import { BulwarkError } from '../errors.js';
+import type { Facts, ProbeOp, ProbeResult } from '../resources/types.js';
+import { quote, quoteArgv } from '../transports/quote.js';
+import { describeFailure } from '../transports/shell-transport.js';
+import type { Transport } from '../transports/transport.js';
+
+// Each op prints one line: "<id> <exit code> <base64 stdout> <base64 stderr-or-stat>", so any bytes survive.
+const PRELUDE = `T=$(mktemp -d) || exit 97
+trap 'rm -rf -- "$T"' EXIT
+e() { base64 -w0 "$1"; }
+X() { i=$1; t=$2; shift 2
+  if [ "$t" = 0 ]; then "$@" >"$T/o" 2>"$T/e" </dev/null; else timeout -k 2 "$t" "$@" >"$T/o" 2>"$T/e" </dev/null; fi
+  c=$?; printf '%s %s ' "$i" "$c"; e "$T/o"; printf ' '; e "$T/e"; echo; }
+S() { if [ -e "$2" ] || [ -L "$2" ]; then stat -c '%f %u %g %s %U %G' -- "$2" >"$T/s" 2>"$T/e" && c=0 || c=1
+  else : >"$T/s"; c=3; fi; printf '%s %s - ' "$1" "$c"; e "$T/s"; echo; }
+F() { if [ -e "$2" ] || [ -L "$2" ]; then stat -c '%f %u %g %s %U %G' -- "$2" >"$T/s" 2>&1 && c=0 || c=1
+  if [ -f "$2" ]; then cat -- "$2" >"$T/o" 2>/dev/null || c=1; else : >"$T/o"; fi
+  else : >"$T/s"; : >"$T/o"; c=3; fi; printf '%s %s ' "$1" "$c"; e "$T/o"; printf ' '; e "$T/s"; echo; }
+`;
+
+const FACT_OPS: Readonly<Record<string, ProbeOp>> = {
+  'fact:os': { kind: 'file', path: '/etc/os-release' },
+  'fact:uname': { kind: 'exec', argv: ['uname', '-nm'] },
+  'fact:systemd': { kind: 'stat', path: '/run/systemd/system' },
+  'fact:procsys': { kind: 'stat', path: '/proc/sys/kernel/hostname' },
+};
+
+function opLine(id: string, op: ProbeOp): string {
+  switch (op.kind) {
+    case 'stat':
+      return `S ${quote(id)} ${quote(op.path)}`;
+    case 'file':
+      return `F ${quote(id)} ${quote(op.path)}`;
+    case 'exec':
+      return `X ${quote(id)} ${op.timeoutSec ?? 0} ${quoteArgv(op.argv)}`;
+  }
+}
+
+/** Builds the probe script for a set of ops keyed by id. Exported for tests. */
+export function buildProbeScript(ops: ReadonlyMap<string, ProbeOp>): string {
+  const lines = [PRELUDE];
+  for (const [id, op] of ops) lines.push(opLine(id, op));
+  return lines.join('\n') + '\n';
+}
+
+/** Parses the probe output back into results keyed by id. Exported for tests. */
+export function parseProbeOutput(output: string): Map<string, ProbeResult> {
+  const results = new Map<string, ProbeResult>();
+  for (const line of output.split('\n')) {
+    if (line === '') continue;
+    const [id, code, out, err] = line.split(' ');
+    if (id === undefined || code === undefined || out === undefined || err === undefined) {
+      throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe printed an unexpected line: ${line.slice(0, 200)}`);
+    }
+    results.set(id, {
+      exitCode: Number(code),
+      stdout: Buffer.from(out === '-' ? '' : out, 'base64'),
+      stderr: Buffer.from(err === '-' ? '' : err, 'base64'),
+    });
+  }
+  return results;
+}
+
+function parseOsRelease(text: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1] !== undefined && m[2] !== undefined) values.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
+  }
+  return values;
+}
+
+function factsFrom(results: ReadonlyMap<string, ProbeResult>, transport: Transport): Facts {
+  const os = parseOsRelease(results.get('fact:os')?.stdout.toString('utf8') ?? '');
+  const [hostname = '', arch = ''] = (results.get('fact:uname')?.stdout.toString('utf8') ?? '').trim().split(/\s+/);
+  return {
+    hostname,
+    arch,
+    osId: os.get('ID') ?? '',
+    osVersion: os.get('VERSION_ID') ?? '',
+    osCodename: os.get('VERSION_CODENAME') ?? '',
+    init: results.get('fact:systemd')?.exitCode === 0 ? 'systemd' : 'sysv',
+    liveKernel: !transport.sharesHostKernel && results.get('fact:procsys')?.exitCode === 0,
+  };
+}
+
+/** The outcome of one batched probe. */
+export interface ProbeOutcome {
+  readonly facts: Facts;
+  readonly results: ReadonlyMap<string, ProbeResult>;
+}
+
+/** Runs every op plus the fact ops in one round trip. */
+export async function runProbe(
+  transport: Transport,
+  ops: ReadonlyMap<string, ProbeOp>,
+  options: { signal?: AbortSignal } = {},
+): Promise<ProbeOutcome> {
+  const all = new Map<string, ProbeOp>(Object.entries(FACT_OPS));
+  for (const [id, op] of ops) all.set(id, op);
+  const r = await transport.script(buildProbeScript(all), [], options.signal ? { signal: options.signal } : {});
+  if (r.exitCode !== 0) {
+    throw new BulwarkError('BULWARK_PROBE_FAILED', `observing ${transport.target} failed: the probe ${describeFailure(r)}`);
+  }
+  const results = parseProbeOutput(r.stdout.toString('latin1'));
+  for (const id of all.keys()) {
+    if (!results.has(id)) {
+      throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe of ${transport.target} returned no result for ${id}`);
+    }
+  }
+  return { facts: factsFrom(results, transport), results };
+}
