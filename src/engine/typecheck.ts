@@ -1,0 +1,61 @@
+/**
+ * Type-checks a cookbook with the TypeScript compiler, as the editor would, with `bulwark` bound to this
+ * installation's type declarations. Results are cached by the content of every input file, so a cookbook is
+ * checked once per change and repeated runs stay fast. Loaded only on a cache miss.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { BulwarkError } from '../errors.js';
+import { PACKAGE_ENTRY } from './load.js';
+
+function cacheDir(): string {
+  const base = process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache');
+  return join(base, 'bulwark', 'typecheck');
+}
+
+/** Type-checks `file` unless a check of exactly these inputs already passed. */
+export async function typecheckCached(file: string, hash: string): Promise<void> {
+  const stamp = join(cacheDir(), hash);
+  if (existsSync(stamp)) return;
+  await typecheck(file);
+  try {
+    mkdirSync(cacheDir(), { recursive: true });
+    writeFileSync(stamp, `${file}\n`);
+  } catch {
+    // An unwritable cache only costs speed.
+  }
+}
+
+/** Type-checks one cookbook file and throws BULWARK_COOKBOOK_TYPECHECK listing every error. */
+export async function typecheck(file: string): Promise<void> {
+  const ts = (await import('typescript')).default;
+  const options: import('typescript').CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+    noEmit: true,
+    skipLibCheck: true,
+    allowImportingTsExtensions: true,
+    types: [],
+    baseUrl: '/',
+    paths: { bulwark: [PACKAGE_ENTRY.replace(/\.js$/, '.d.ts')] },
+  };
+  const program = ts.createProgram([file], options);
+  const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (diagnostics.length === 0) return;
+  const lines = diagnostics.slice(0, 50).map((d) => {
+    const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    if (d.file === undefined || d.start === undefined) return text;
+    const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+    return `${d.file.fileName}:${line + 1}:${character + 1}: ${text}`;
+  });
+  throw new BulwarkError(
+    'BULWARK_COOKBOOK_TYPECHECK',
+    `cookbook ${file} has ${diagnostics.length} type error${diagnostics.length === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +
+      '(fix them, or run with --no-typecheck to skip the check)',
+  );
+}

@@ -1,0 +1,31 @@
+/**
+ * Bulwark's public API: what cookbooks import as `bulwark`, and the library functions the CLI is a thin layer over.
+ */
+export { defineCookbook, notify } from './dsl/cookbook.js';
+export type {
+  AnyCookbook,
+  AttributeOverrides,
+  Attributes,
+  CommonOptions,
+  Cookbook,
+  CookbookSpec,
+  Guard,
+  Notification,
+  Recipe,
+  ResourceRef,
+  Timing,
+} from './dsl/cookbook.js';
+export type { Mode, OctalModeString } from './resources/mode.js';
+export type { Facts, Change } from './resources/types.js';
+export type { FileProps } from './resources/file.js';
+export type { DirectoryProps } from './resources/directory.js';
+export { compileCookbook } from './dsl/compile.js';
+export type { CompiledCookbook, CompileOptions } from './dsl/compile.js';
+export { converge } from './engine/converge.js';
+export type { ConvergeOptions } from './engine/converge.js';
+export type { RunReport, ResourceResult, Summary } from './engine/report.js';
+export { loadCookbook } from './engine/load.js';
+export { openTarget } from './transports/index.js';
+export type { Transport } from './transports/transport.js';
+export { BulwarkError, isBulwarkError } from './errors.js';
+export type { ErrorCode, Problem } from './errors.js';
