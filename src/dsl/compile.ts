@@ -160,6 +160,18 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
     const recipe: Recipe = {
       file: (path, props) => declare('file', path, props),
       directory: (path, props) => declare('directory', path, props),
+      package: (names, props = {}) => {
+        const list = typeof names === 'string' ? [names] : [...names];
+        return declare('package', list.join(','), { ...props, names: list });
+      },
+      service: (name, props) => declare('service', name, props),
+      keyValue: (path, props) => declare('keyValue', `${path}:${String(props.key)}`, { ...props, path }),
+      configLine: (path, id, props) => declare('configLine', `${path}#${id}`, { ...props, path }),
+      sysctl: (key, props) => declare('sysctl', key, props),
+      user: (name, props) => declare('user', name, props),
+      group: (name, props) => declare('group', name, props),
+      execute: (label, props) => declare('execute', label, props),
+      aptUpdate: (props) => declare('aptUpdate', 'apt', props),
       include: (other) => run(other),
     };
     try {

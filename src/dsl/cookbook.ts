@@ -4,8 +4,17 @@
  * This layer may import the resources layer (for props types and providers) and `../errors.js`.
  */
 import type { Facts } from '../resources/types.js';
+import type { AptUpdateProps } from '../resources/apt-update.js';
+import type { ConfigLineProps } from '../resources/config-line.js';
 import type { DirectoryProps } from '../resources/directory.js';
+import type { ExecuteProps } from '../resources/execute.js';
 import type { FileProps } from '../resources/file.js';
+import type { GroupProps } from '../resources/group.js';
+import type { KeyValueProps } from '../resources/key-value.js';
+import type { PackageProps } from '../resources/package.js';
+import type { ServiceProps } from '../resources/service.js';
+import type { SysctlProps } from '../resources/sysctl.js';
+import type { UserProps } from '../resources/user.js';
 
 /** A guard: a command as argv (true when it exits 0) or a function of the host's facts. */
 export type Guard = readonly string[] | ((facts: Facts) => boolean);
@@ -128,6 +137,24 @@ export interface Recipe {
   file(path: string, props?: FileProps & CommonOptions): ResourceRef<never>;
   /** A directory. */
   directory(path: string, props?: DirectoryProps & CommonOptions): ResourceRef<never>;
+  /** One or more Debian packages installed, pinned, removed, purged or upgraded, in one apt call. */
+  package(names: string | readonly string[], props?: Omit<PackageProps, 'names'> & CommonOptions): ResourceRef<never>;
+  /** A service running or stopped, enabled or disabled (systemd when it is PID 1, otherwise init scripts). */
+  service(name: string, props: ServiceProps & CommonOptions): ResourceRef<'restart' | 'reload' | 'start' | 'stop'>;
+  /** One key of a config file such as sshd_config or login.defs, keeping the rest of the file and its comments. */
+  keyValue(path: string, props: Omit<KeyValueProps, 'path'> & CommonOptions): ResourceRef<never>;
+  /** One exact line present in (or absent from) a file; `id` names it in the address `configLine[PATH#ID]`. */
+  configLine(path: string, id: string, props: Omit<ConfigLineProps, 'path'> & CommonOptions): ResourceRef<never>;
+  /** A kernel parameter, persisted under /etc/sysctl.d and applied live where the target allows. */
+  sysctl(key: string, props: SysctlProps & CommonOptions): ResourceRef<never>;
+  /** A local user account. */
+  user(name: string, props?: UserProps & CommonOptions): ResourceRef<never>;
+  /** A local group. */
+  group(name: string, props?: GroupProps & CommonOptions): ResourceRef<never>;
+  /** A command, run when it is needed (`creates`, guards) or when notified. */
+  execute(label: string, props: ExecuteProps & CommonOptions): ResourceRef<'run'>;
+  /** Refreshes the apt index when it is older than a given age. */
+  aptUpdate(props?: AptUpdateProps & CommonOptions): ResourceRef<never>;
   /** Includes another cookbook's resources here (once per run), with its attributes. */
   include(cookbook: AnyCookbook): void;
 }

@@ -9,17 +9,20 @@ import { describeFailure } from '../transports/shell-transport.js';
 import type { Transport } from '../transports/transport.js';
 
 // Each op prints one line: "<id> <exit code> <base64 stdout> <base64 stderr-or-stat>", so any bytes survive.
+// Builtins decide whether a file is empty or a path exists, so the common cases (empty stderr, missing files)
+// cost no extra process.
 const PRELUDE = `T=$(mktemp -d) || exit 97
 trap 'rm -rf -- "$T"' EXIT
-e() { base64 -w0 "$1"; }
+e() { if [ -s "$1" ]; then base64 -w0 -- "$1"; else printf -; fi; }
 X() { i=$1; t=$2; shift 2
   if [ "$t" = 0 ]; then "$@" >"$T/o" 2>"$T/e" </dev/null; else timeout -k 2 "$t" "$@" >"$T/o" 2>"$T/e" </dev/null; fi
   c=$?; printf '%s %s ' "$i" "$c"; e "$T/o"; printf ' '; e "$T/e"; echo; }
 S() { if [ -e "$2" ] || [ -L "$2" ]; then stat -c '%f %u %g %s %U %G' -- "$2" >"$T/s" 2>"$T/e" && c=0 || c=1
-  else : >"$T/s"; c=3; fi; printf '%s %s - ' "$1" "$c"; e "$T/s"; echo; }
+  printf '%s %s - ' "$1" "$c"; e "$T/s"; echo; else printf '%s 3 - -\\n' "$1"; fi; }
 F() { if [ -e "$2" ] || [ -L "$2" ]; then stat -c '%f %u %g %s %U %G' -- "$2" >"$T/s" 2>&1 && c=0 || c=1
-  if [ -f "$2" ]; then cat -- "$2" >"$T/o" 2>/dev/null || c=1; else : >"$T/o"; fi
-  else : >"$T/s"; : >"$T/o"; c=3; fi; printf '%s %s ' "$1" "$c"; e "$T/o"; printf ' '; e "$T/s"; echo; }
+  if [ -f "$2" ]; then base64 -w0 -- "$2" >"$T/o" 2>/dev/null || c=1; else : >"$T/o"; fi
+  printf '%s %s ' "$1" "$c"; if [ -s "$T/o" ]; then cat -- "$T/o"; else printf -; fi; printf ' '; e "$T/s"; echo
+  else printf '%s 3 - -\\n' "$1"; fi; }
 `;
 
 const FACT_OPS: Readonly<Record<string, ProbeOp>> = {
@@ -100,17 +103,33 @@ export async function runProbe(
   ops: ReadonlyMap<string, ProbeOp>,
   options: { signal?: AbortSignal } = {},
 ): Promise<ProbeOutcome> {
-  const all = new Map<string, ProbeOp>(Object.entries(FACT_OPS));
-  for (const [id, op] of ops) all.set(id, op);
-  const r = await transport.script(buildProbeScript(all), [], options.signal ? { signal: options.signal } : {});
+  // Identical ops (several keys of one config file, say) run once and share their result.
+  const unique = new Map<string, ProbeOp>();
+  const aliases = new Map<string, string>();
+  const byShape = new Map<string, string>();
+  for (const [id, op] of [...Object.entries(FACT_OPS), ...ops]) {
+    const shape = JSON.stringify(op);
+    const first = byShape.get(shape);
+    if (first === undefined) {
+      byShape.set(shape, id);
+      unique.set(id, op);
+    } else {
+      aliases.set(id, first);
+    }
+  }
+  const r = await transport.script(buildProbeScript(unique), [], options.signal ? { signal: options.signal } : {});
   if (r.exitCode !== 0) {
     throw new BulwarkError('BULWARK_PROBE_FAILED', `observing ${transport.target} failed: the probe ${describeFailure(r)}`);
   }
   const results = parseProbeOutput(r.stdout.toString('latin1'));
-  for (const id of all.keys()) {
+  for (const id of unique.keys()) {
     if (!results.has(id)) {
       throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe of ${transport.target} returned no result for ${id}`);
     }
+  }
+  for (const [id, first] of aliases) {
+    const shared = results.get(first);
+    if (shared !== undefined) results.set(id, shared);
   }
   return { facts: factsFrom(results, transport), results };
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChrootTransport } from '../transports/chroot.js';
@@ -100,19 +100,28 @@ function unmount(dir: string): void {
   if (isMounted(dir)) spawnSync('umount', ['-l', dir]);
 }
 
-/** Removes hosts left behind by a run that was killed: their mounts, network namespaces and files. */
+function ownerAlive(hostDir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(hostDir, 'owner'), 'utf8'));
+    return Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes hosts left behind by a run that was killed: their mounts, network namespaces and files. Hosts whose
+ * owning process still runs (another test run on this machine) are left alone.
+ */
 export function cleanupStaleHosts(): void {
   const dir = HOSTS_DIR();
-  if (existsSync(dir)) {
-    for (const id of readdirSync(dir)) {
-      const merged = join(dir, id, 'merged');
-      unmount(merged);
-      rmSync(join(dir, id), { recursive: true, force: true });
-    }
-  }
-  for (const line of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n')) {
-    const name = line.split(' ')[0];
-    if (name?.startsWith('bwt-')) spawnSync('ip', ['netns', 'del', name]);
+  if (!existsSync(dir)) return;
+  for (const id of readdirSync(dir)) {
+    const hostDir = join(dir, id);
+    if (ownerAlive(hostDir)) continue;
+    unmount(join(hostDir, 'merged'));
+    spawnSync('ip', ['netns', 'del', `bwt-${id}`]);
+    rmSync(hostDir, { recursive: true, force: true });
   }
 }
 
@@ -123,6 +132,7 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
   const dir = join(HOSTS_DIR(), id);
   const root = join(dir, 'merged');
   for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'owner'), String(process.pid));
   const netns = `bwt-${id}`;
   let anchor: ReturnType<typeof spawn> | undefined;
   let destroyed = false;
