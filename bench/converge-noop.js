@@ -19,7 +19,17 @@ try {
     const t0 = performance.now();
     const r = spawnSync(
       host.enter[0],
-      [...host.enter.slice(1), process.execPath, cli, 'converge', cookbook, '--target', `chroot:${host.root}`, '--json', ...extra],
+      [
+        ...host.enter.slice(1),
+        process.execPath,
+        cli,
+        'converge',
+        cookbook,
+        '--target',
+        `chroot:${host.root}`,
+        '--json',
+        ...extra,
+      ],
       { encoding: 'utf8' },
     );
     const ms = performance.now() - t0;
@@ -27,22 +37,34 @@ try {
     return { ms, report: JSON.parse(r.stdout) };
   };
   const first = converge();
-  if (process.env.BENCH_DEBUG) console.log(JSON.stringify(first.report.resources.filter((r) => r.status !== "up-to-date"), null, 1).slice(0, 6000));
+  if (process.env.BENCH_DEBUG)
+    console.log(
+      JSON.stringify(
+        first.report.resources.filter((r) => r.status !== 'up-to-date'),
+        null,
+        1,
+      ).slice(0, 6000),
+    );
   const resources = first.report.resources.length;
-  console.log(`first converge: ${first.report.summary.changed} changed of ${resources} resources in ${first.ms.toFixed(0)} ms (${first.report.roundTrips} round trips)`);
+  console.log(
+    `first converge: ${first.report.summary.changed} changed of ${resources} resources in ${first.ms.toFixed(0)} ms (${first.report.roundTrips} round trips)`,
+  );
   converge(); // warm the page cache and the type-check cache
   const times = [];
   let trips = 0;
   for (let i = 0; i < runs; i++) {
     const { ms, report } = converge();
-    if (report.summary.changed !== 0) throw new Error(`no-op converge changed ${report.summary.changed} resources`);
+    if (report.summary.changed !== 0)
+      throw new Error(`no-op converge changed ${report.summary.changed} resources`);
     trips = report.roundTrips;
     times.push(ms);
   }
   times.sort((a, b) => a - b);
   const pct = (p) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))];
   const median = pct(50);
-  console.log(`no-op converge, whole process, ${runs} runs: median ${median.toFixed(0)} ms, p90 ${pct(90).toFixed(0)} ms, min ${times[0].toFixed(0)} ms; ${trips} round trip(s); ${resources} resources`);
+  console.log(
+    `no-op converge, whole process, ${runs} runs: median ${median.toFixed(0)} ms, p90 ${pct(90).toFixed(0)} ms, min ${times[0].toFixed(0)} ms; ${trips} round trip(s); ${resources} resources`,
+  );
   console.log(`target: under 300 ms median -> ${median < 300 ? 'MET' : 'NOT MET'}`);
   const node = spawnSync(process.execPath, ['-e', '0']);
   void node;

@@ -5,7 +5,8 @@ import { defineCookbook, notify } from 'bulwark';
 
 export default defineCookbook({
   name: 'hardening',
-  description: 'Remove clear-text services, harden sshd, the kernel network stack, login defaults and account files.',
+  description:
+    'Remove clear-text services, harden sshd, the kernel network stack, login defaults and account files.',
   attributes: {
     /** Packages that must not be installed at all: clear-text or legacy network services. */
     forbiddenPackages: ['vsftpd', 'telnetd', 'rsh-server', 'nis', 'tftpd-hpa', 'xinetd'],

@@ -8,7 +8,9 @@ const { ensureBaseRoot } = await import('../dist/testing/root.js');
 const { cleanupStaleHosts } = await import('../dist/testing/host.js');
 
 if (process.getuid?.() !== 0) {
-  console.error('The tests need root: they build Debian roots, mount overlays and create network namespaces.');
+  console.error(
+    'The tests need root: they build Debian roots, mount overlays and create network namespaces.',
+  );
   process.exit(1);
 }
 ensureBaseRoot((line) => console.log(line));

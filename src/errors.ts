@@ -47,7 +47,11 @@ export class BulwarkError extends Error {
   readonly code: ErrorCode;
   readonly problems: readonly Problem[];
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; problems?: readonly Problem[] } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; problems?: readonly Problem[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.problems = options.problems ?? [];
@@ -57,7 +61,9 @@ export class BulwarkError extends Error {
 /** Throws one error that lists every problem, or returns when there are none. */
 export function throwProblems(code: ErrorCode, what: string, problems: readonly Problem[]): void {
   if (problems.length === 0) return;
-  const lines = problems.map((p) => `  ${p.at}${p.property === undefined ? '' : ` ${p.property}`}: ${p.message}`);
+  const lines = problems.map(
+    (p) => `  ${p.at}${p.property === undefined ? '' : ` ${p.property}`}: ${p.message}`,
+  );
   const noun = problems.length === 1 ? 'problem' : 'problems';
   throw new BulwarkError(code, `${what}: ${problems.length} ${noun}\n${lines.join('\n')}`, { problems });
 }

@@ -107,17 +107,24 @@ export async function parseAttributeOverrides(
     }
     try {
       const parsed: unknown = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a mapping');
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('not a mapping');
       overrides = parsed as Record<string, unknown>;
     } catch (e) {
-      throw new BulwarkError('BULWARK_USAGE', `the attributes file ${file} is not a JSON or YAML mapping: ${String(e)}`);
+      throw new BulwarkError(
+        'BULWARK_USAGE',
+        `the attributes file ${file} is not a JSON or YAML mapping: ${String(e)}`,
+      );
     }
   }
   for (const word of words) {
     const eq = word.indexOf('=');
     const path = eq < 0 ? [] : word.slice(0, eq).split('.');
     if (eq < 0 || path.length < 2 || path.some((p) => p === '')) {
-      throw new BulwarkError('BULWARK_USAGE', `--attr ${word}: write COOKBOOK.key=value, e.g. ssh-hardening.port=2222`);
+      throw new BulwarkError(
+        'BULWARK_USAGE',
+        `--attr ${word}: write COOKBOOK.key=value, e.g. ssh-hardening.port=2222`,
+      );
     }
     const raw = word.slice(eq + 1);
     let value: unknown = raw;
@@ -178,7 +185,11 @@ async function runConverge(args: readonly string[], dryRunCommand: boolean, io: 
     } finally {
       await transport.close();
     }
-    io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report, style, values.verbose)}\n`);
+    io.stdout.write(
+      values.json
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : `${formatRunReport(report, style, values.verbose)}\n`,
+    );
     const failed = report.summary.failed > 0 || report.notifications.some((n) => n.status === 'failed');
     return failed ? EXIT.resourcesFailed : EXIT.ok;
   } catch (e) {

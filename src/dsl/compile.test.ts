@@ -53,7 +53,11 @@ test('mergeAttributes replaces arrays whole and keeps defaults not overridden', 
 
 test('duplicate addresses are an error naming both cookbooks', () => {
   const a = defineCookbook({ name: 'a', recipe: (r) => void r.file('/etc/motd', { content: 'a' }) });
-  const b = defineCookbook({ name: 'b', include: [a], recipe: (r) => void r.file('/etc/motd', { content: 'b' }) });
+  const b = defineCookbook({
+    name: 'b',
+    include: [a],
+    recipe: (r) => void r.file('/etc/motd', { content: 'b' }),
+  });
   assert.throws(
     () => compileCookbook(b),
     (e) => isBulwarkError(e, 'BULWARK_RESOURCE_DUPLICATE') && /cookbooks a and b/.test(e.message),
@@ -96,7 +100,10 @@ test('a recipe that throws is reported as an invalid cookbook', () => {
       throw new Error('boom');
     },
   });
-  assert.throws(() => compileCookbook(cb), (e) => isBulwarkError(e, 'BULWARK_COOKBOOK_INVALID') && /boom/.test(e.message));
+  assert.throws(
+    () => compileCookbook(cb),
+    (e) => isBulwarkError(e, 'BULWARK_COOKBOOK_INVALID') && /boom/.test(e.message),
+  );
 });
 
 test('notifications must name a declared resource and one of its actions', () => {
@@ -122,6 +129,10 @@ test('notifications must name a declared resource and one of its actions', () =>
 test('hostile paths are refused before anything runs', () => {
   for (const path of ['/etc/x\nrm -rf /', '/etc/../root/.ssh', '/etc/x\0y', 'relative']) {
     const cb = defineCookbook({ name: 'h', recipe: (r) => void r.file(path, { content: 'x' }) });
-    assert.throws(() => compileCookbook(cb), (e) => isBulwarkError(e, 'BULWARK_RESOURCE_INVALID'), JSON.stringify(path));
+    assert.throws(
+      () => compileCookbook(cb),
+      (e) => isBulwarkError(e, 'BULWARK_RESOURCE_INVALID'),
+      JSON.stringify(path),
+    );
   }
 });

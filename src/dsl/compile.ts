@@ -54,7 +54,12 @@ export function mergeAttributes(
 ): Attributes {
   if (overrides === undefined) return defaults;
   if (!isPlainObject(overrides)) {
-    found.push({ code: 'BULWARK_ATTRIBUTE_UNKNOWN', at, property: path || '(root)', message: 'overrides must be an object' });
+    found.push({
+      code: 'BULWARK_ATTRIBUTE_UNKNOWN',
+      at,
+      property: path || '(root)',
+      message: 'overrides must be an object',
+    });
     return defaults;
   }
   const out: Record<string, unknown> = { ...defaults };
@@ -62,7 +67,12 @@ export function mergeAttributes(
     const here = path === '' ? key : `${path}.${key}`;
     if (!Object.hasOwn(defaults, key)) {
       const known = Object.keys(defaults).join(', ') || 'none';
-      found.push({ code: 'BULWARK_ATTRIBUTE_UNKNOWN', at, property: here, message: `no such attribute (known: ${known})` });
+      found.push({
+        code: 'BULWARK_ATTRIBUTE_UNKNOWN',
+        at,
+        property: here,
+        message: `no such attribute (known: ${known})`,
+      });
       continue;
     }
     const base = defaults[key];
@@ -114,7 +124,8 @@ function checkGuard(guard: unknown, at: string, property: string, found: Problem
       code: 'BULWARK_RESOURCE_INVALID',
       at,
       property,
-      message: "a guard is a command as argv, e.g. ['test', '-e', '/etc/foo'], or a function of the host's facts",
+      message:
+        "a guard is a command as argv, e.g. ['test', '-e', '/etc/foo'], or a function of the host's facts",
     });
   }
 }
@@ -122,7 +133,10 @@ function checkGuard(guard: unknown, at: string, property: string, found: Problem
 /** Compiles a cookbook into validated resources, or throws one error listing every problem. */
 export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions = {}): CompiledCookbook {
   if (!isCookbook(cookbook)) {
-    throw new BulwarkError('BULWARK_COOKBOOK_INVALID', 'not a cookbook: define it with defineCookbook({...})');
+    throw new BulwarkError(
+      'BULWARK_COOKBOOK_INVALID',
+      'not a cookbook: define it with defineCookbook({...})',
+    );
   }
   const found: Problem[] = [];
   const resources: ResourceDecl[] = [];
@@ -132,13 +146,21 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
 
   const run = (cb: AnyCookbook): void => {
     if (!isCookbook(cb)) {
-      found.push({ code: 'BULWARK_COOKBOOK_INVALID', at: 'include', message: 'an included value is not a cookbook' });
+      found.push({
+        code: 'BULWARK_COOKBOOK_INVALID',
+        at: 'include',
+        message: 'an included value is not a cookbook',
+      });
       return;
     }
     const prior = seen.get(cb.name);
     if (prior !== undefined) {
       if (prior !== cb) {
-        found.push({ code: 'BULWARK_COOKBOOK_INVALID', at: `cookbook[${cb.name}]`, message: 'two different cookbooks share this name' });
+        found.push({
+          code: 'BULWARK_COOKBOOK_INVALID',
+          at: `cookbook[${cb.name}]`,
+          message: 'two different cookbooks share this name',
+        });
       }
       return;
     }
@@ -146,7 +168,12 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
     order.push(cb.name);
     const at = `cookbook[${cb.name}]`;
     if (!NAME.test(cb.name)) {
-      found.push({ code: 'BULWARK_COOKBOOK_INVALID', at, property: 'name', message: 'use letters, digits, - and _' });
+      found.push({
+        code: 'BULWARK_COOKBOOK_INVALID',
+        at,
+        property: 'name',
+        message: 'use letters, digits, - and _',
+      });
     }
     for (const inc of cb.include) run(inc);
     const attributes = mergeAttributes(cb.attributes, overrides[cb.name], at, found);
@@ -202,7 +229,11 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
   for (const decl of resources) {
     const provider = PROVIDERS[decl.type];
     if (provider === undefined) {
-      found.push({ code: 'BULWARK_RESOURCE_INVALID', at: decl.address, message: `unknown resource type ${decl.type}` });
+      found.push({
+        code: 'BULWARK_RESOURCE_INVALID',
+        at: decl.address,
+        message: `unknown resource type ${decl.type}`,
+      });
       continue;
     }
     const prior = addresses.get(decl.address);
@@ -232,7 +263,11 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
     }
     checkGuard(decl.options.onlyIf, decl.address, 'onlyIf', found);
     checkGuard(decl.options.notIf, decl.address, 'notIf', found);
-    const warning = provider.lint?.(decl.name, decl.props, decl.options.onlyIf !== undefined || decl.options.notIf !== undefined);
+    const warning = provider.lint?.(
+      decl.name,
+      decl.props,
+      decl.options.onlyIf !== undefined || decl.options.notIf !== undefined,
+    );
     if (warning !== undefined) warnings.push(warning);
   }
   for (const decl of resources) {
@@ -257,12 +292,18 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
         });
       }
       if (n.timing !== undefined && n.timing !== 'delayed' && n.timing !== 'immediate') {
-        found.push({ code: 'BULWARK_RESOURCE_INVALID', at: decl.address, property: 'notifies', message: "timing is 'delayed' or 'immediate'" });
+        found.push({
+          code: 'BULWARK_RESOURCE_INVALID',
+          at: decl.address,
+          property: 'notifies',
+          message: "timing is 'delayed' or 'immediate'",
+        });
       }
     }
   }
   const codes = new Set(found.map((p) => p.code));
-  const code: ErrorCode = codes.size === 1 ? [...codes][0] ?? 'BULWARK_COOKBOOK_INVALID' : 'BULWARK_COOKBOOK_INVALID';
+  const code: ErrorCode =
+    codes.size === 1 ? ([...codes][0] ?? 'BULWARK_COOKBOOK_INVALID') : 'BULWARK_COOKBOOK_INVALID';
   throwProblems(code, `cookbook ${cookbook.name} is invalid`, found);
   return { name: cookbook.name, cookbooks: order, resources, warnings };
 }

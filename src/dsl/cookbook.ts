@@ -53,7 +53,13 @@ export interface CommonOptions {
 }
 
 /** The names of the common options, which every resource accepts besides its own props. */
-export const COMMON_OPTIONS: readonly string[] = ['onlyIf', 'notIf', 'notifies', 'sensitive', 'ignoreFailure'];
+export const COMMON_OPTIONS: readonly string[] = [
+  'onlyIf',
+  'notIf',
+  'notifies',
+  'sensitive',
+  'ignoreFailure',
+];
 
 /** One declared resource, as the engine receives it. */
 export interface ResourceDecl {
@@ -73,7 +79,9 @@ export type Attributes = { readonly [key: string]: AttributeValue };
 export type AttributeValue = string | number | boolean | null | readonly AttributeValue[] | Attributes;
 
 /** Deep partial attributes, the shape of an override. */
-export type AttributeOverrides<A> = { readonly [K in keyof A]?: A[K] extends Attributes ? AttributeOverrides<A[K]> : A[K] };
+export type AttributeOverrides<A> = {
+  readonly [K in keyof A]?: A[K] extends Attributes ? AttributeOverrides<A[K]> : A[K];
+};
 
 /** A cookbook as `defineCookbook` returns it. */
 export interface Cookbook<A extends Attributes = Attributes> {
@@ -110,7 +118,9 @@ export interface CookbookSpec<A extends Attributes> {
 }
 
 /** Defines a cookbook: a named, typed desired state with attribute defaults. */
-export function defineCookbook<A extends Attributes = Record<string, never>>(spec: CookbookSpec<A>): Cookbook<A> {
+export function defineCookbook<A extends Attributes = Record<string, never>>(
+  spec: CookbookSpec<A>,
+): Cookbook<A> {
   return {
     kind: 'bulwark.cookbook',
     name: spec.name,
@@ -123,11 +133,17 @@ export function defineCookbook<A extends Attributes = Record<string, never>>(spe
 
 /** True when `value` is a cookbook made by `defineCookbook`. */
 export function isCookbook(value: unknown): value is AnyCookbook {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'bulwark.cookbook';
+  return (
+    typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'bulwark.cookbook'
+  );
 }
 
 /** Builds a notification with its action checked against the target's actions. */
-export function notify<A extends string>(resource: ResourceRef<A>, action: A, timing: Timing = 'delayed'): Notification {
+export function notify<A extends string>(
+  resource: ResourceRef<A>,
+  action: A,
+  timing: Timing = 'delayed',
+): Notification {
   return { resource, action, timing };
 }
 
@@ -138,13 +154,23 @@ export interface Recipe {
   /** A directory. */
   directory(path: string, props?: DirectoryProps & CommonOptions): ResourceRef<never>;
   /** One or more Debian packages installed, pinned, removed, purged or upgraded, in one apt call. */
-  package(names: string | readonly string[], props?: Omit<PackageProps, 'names'> & CommonOptions): ResourceRef<never>;
+  package(
+    names: string | readonly string[],
+    props?: Omit<PackageProps, 'names'> & CommonOptions,
+  ): ResourceRef<never>;
   /** A service running or stopped, enabled or disabled (systemd when it is PID 1, otherwise init scripts). */
-  service(name: string, props: ServiceProps & CommonOptions): ResourceRef<'restart' | 'reload' | 'start' | 'stop'>;
+  service(
+    name: string,
+    props: ServiceProps & CommonOptions,
+  ): ResourceRef<'restart' | 'reload' | 'start' | 'stop'>;
   /** One key of a config file such as sshd_config or login.defs, keeping the rest of the file and its comments. */
   keyValue(path: string, props: Omit<KeyValueProps, 'path'> & CommonOptions): ResourceRef<never>;
   /** One exact line present in (or absent from) a file; `id` names it in the address `configLine[PATH#ID]`. */
-  configLine(path: string, id: string, props: Omit<ConfigLineProps, 'path'> & CommonOptions): ResourceRef<never>;
+  configLine(
+    path: string,
+    id: string,
+    props: Omit<ConfigLineProps, 'path'> & CommonOptions,
+  ): ResourceRef<never>;
   /** A kernel parameter, persisted under /etc/sysctl.d and applied live where the target allows. */
   sysctl(key: string, props: SysctlProps & CommonOptions): ResourceRef<never>;
   /** A local user account. */

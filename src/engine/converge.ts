@@ -54,14 +54,23 @@ function guardOps(decl: ResourceDecl, i: number, timeoutSec: number): [string, P
   const ops: [string, ProbeOp][] = [];
   for (const which of ['onlyIf', 'notIf'] as const) {
     const g = decl.options[which];
-    if (Array.isArray(g)) ops.push([`g${i}:${which}`, { kind: 'exec', argv: g as readonly string[], timeoutSec }]);
+    if (Array.isArray(g))
+      ops.push([`g${i}:${which}`, { kind: 'exec', argv: g as readonly string[], timeoutSec }]);
   }
   return ops;
 }
 
-function resourceOps(decl: ResourceDecl, provider: AnyProvider, i: number, timeoutSec: number): [string, ProbeOp][] {
+function resourceOps(
+  decl: ResourceDecl,
+  provider: AnyProvider,
+  i: number,
+  timeoutSec: number,
+): [string, ProbeOp][] {
   const request = provider.probe(decl.name, decl.props) as Readonly<Record<string, ProbeOp>>;
-  return [...Object.entries(request).map(([k, op]): [string, ProbeOp] => [`r${i}:${k}`, op]), ...guardOps(decl, i, timeoutSec)];
+  return [
+    ...Object.entries(request).map(([k, op]): [string, ProbeOp] => [`r${i}:${k}`, op]),
+    ...guardOps(decl, i, timeoutSec),
+  ];
 }
 
 function resultsFor(i: number, results: ReadonlyMap<string, ProbeResult>): Record<string, ProbeResult> {
@@ -72,7 +81,12 @@ function resultsFor(i: number, results: ReadonlyMap<string, ProbeResult>): Recor
 }
 
 /** Evaluates a guard: a command's exit status from the probe, or a function of the facts. */
-function guardHolds(guard: Guard, id: string, results: ReadonlyMap<string, ProbeResult>, facts: Facts): boolean {
+function guardHolds(
+  guard: Guard,
+  id: string,
+  results: ReadonlyMap<string, ProbeResult>,
+  facts: Facts,
+): boolean {
   if (typeof guard === 'function') return guard(facts);
   return results.get(id)?.exitCode === 0;
 }
@@ -95,7 +109,8 @@ export async function converge(
   const decls = cookbook.resources;
   const providers = decls.map((d) => {
     const p = PROVIDERS[d.type];
-    if (p === undefined) throw new BulwarkError('BULWARK_RESOURCE_INVALID', `unknown resource type ${d.type}`);
+    if (p === undefined)
+      throw new BulwarkError('BULWARK_RESOURCE_INVALID', `unknown resource type ${d.type}`);
     return p;
   });
   const warnings = [...cookbook.warnings];
@@ -160,7 +175,14 @@ export async function converge(
       stale = true;
       return true;
     } catch (e) {
-      notificationResults.push({ target, action, timing, by, status: 'failed', error: toReported(e, decl.options.sensitive === true) });
+      notificationResults.push({
+        target,
+        action,
+        timing,
+        by,
+        status: 'failed',
+        error: toReported(e, decl.options.sensitive === true),
+      });
       return false;
     }
   };
@@ -182,17 +204,32 @@ export async function converge(
     try {
       if (stale && !dryRun) {
         // An earlier resource changed the host: observe this one again before deciding.
-        const again = await runProbe(transport, new Map(resourceOps(decl, provider, i, timeoutSec)), probeOptions);
+        const again = await runProbe(
+          transport,
+          new Map(resourceOps(decl, provider, i, timeoutSec)),
+          probeOptions,
+        );
         results = new Map([...results, ...again.results]);
         facts = again.facts;
         stale = false;
       }
-      if (decl.options.onlyIf !== undefined && !guardHolds(decl.options.onlyIf, `g${i}:onlyIf`, results, facts)) {
-        record({ address: decl.address, status: 'skipped', reason: `onlyIf (${describeGuard(decl.options.onlyIf)}) is false` });
+      if (
+        decl.options.onlyIf !== undefined &&
+        !guardHolds(decl.options.onlyIf, `g${i}:onlyIf`, results, facts)
+      ) {
+        record({
+          address: decl.address,
+          status: 'skipped',
+          reason: `onlyIf (${describeGuard(decl.options.onlyIf)}) is false`,
+        });
         continue;
       }
       if (decl.options.notIf !== undefined && guardHolds(decl.options.notIf, `g${i}:notIf`, results, facts)) {
-        record({ address: decl.address, status: 'skipped', reason: `notIf (${describeGuard(decl.options.notIf)}) is true` });
+        record({
+          address: decl.address,
+          status: 'skipped',
+          reason: `notIf (${describeGuard(decl.options.notIf)}) is true`,
+        });
         continue;
       }
       const state: unknown = provider.read(decl.name, decl.props, resultsFor(i, results), facts);

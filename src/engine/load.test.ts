@@ -11,7 +11,10 @@ test('a cookbook with relative imports loads, type-checks and compiles', async (
   const cb = await loadCookbook(fixture('with-include.ts'));
   const c = compileCookbook(cb, { attributes: { base: { banner: 'Keep out' } } });
   assert.deepEqual(c.cookbooks, ['site', 'base']);
-  assert.equal(c.resources.find((r) => r.address === 'file[/etc/bulwark-test/banner]')?.props['content'], 'Keep out\n');
+  assert.equal(
+    c.resources.find((r) => r.address === 'file[/etc/bulwark-test/banner]')?.props['content'],
+    'Keep out\n',
+  );
 });
 
 test('a syntax error is BULWARK_COOKBOOK_COMPILE with file and line', async () => {
@@ -30,13 +33,20 @@ test('a misspelt property is a type error naming it, unless type-checking is off
   });
   const cb = await loadCookbook(fixture('type-error.ts'), { typecheck: false });
   // Without the type check, validation still refuses the unknown property.
-  assert.throws(() => compileCookbook(cb), (e) => isBulwarkError(e, 'BULWARK_RESOURCE_INVALID') && /contnet/.test(e.message));
+  assert.throws(
+    () => compileCookbook(cb),
+    (e) => isBulwarkError(e, 'BULWARK_RESOURCE_INVALID') && /contnet/.test(e.message),
+  );
 });
 
 test('a module without a default cookbook export is refused', async () => {
-  await assert.rejects(loadCookbook(fixture('no-default.ts')), (e) => isBulwarkError(e, 'BULWARK_COOKBOOK_INVALID'));
+  await assert.rejects(loadCookbook(fixture('no-default.ts')), (e) =>
+    isBulwarkError(e, 'BULWARK_COOKBOOK_INVALID'),
+  );
 });
 
 test('a missing file is BULWARK_COOKBOOK_NOT_FOUND', async () => {
-  await assert.rejects(loadCookbook(fixture('nope.ts')), (e) => isBulwarkError(e, 'BULWARK_COOKBOOK_NOT_FOUND'));
+  await assert.rejects(loadCookbook(fixture('nope.ts')), (e) =>
+    isBulwarkError(e, 'BULWARK_COOKBOOK_NOT_FOUND'),
+  );
 });

@@ -4,8 +4,9 @@
  * imported from memory. No tsc step for users.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyCookbook } from '../dsl/cookbook.js';
 import { isCookbook } from '../dsl/cookbook.js';
@@ -48,7 +49,10 @@ export async function bundle(file: string): Promise<Bundle> {
         {
           name: 'bulwark',
           setup(build) {
-            build.onResolve({ filter: /^bulwark$/ }, () => ({ path: pathToFileURL(PACKAGE_ENTRY).href, external: true }));
+            build.onResolve({ filter: /^bulwark$/ }, () => ({
+              path: pathToFileURL(PACKAGE_ENTRY).href,
+              external: true,
+            }));
           },
         },
       ],
@@ -57,11 +61,18 @@ export async function bundle(file: string): Promise<Bundle> {
     if (out === undefined) throw new Error('esbuild produced no output');
     return { code: out.text, inputs: Object.keys(result.metafile.inputs).map((p) => resolve(p)) };
   } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
+    const errors = (
+      e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }
+    ).errors;
     const detail =
-      errors?.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text)).join('\n') ??
-      String(e);
-    throw new BulwarkError('BULWARK_COOKBOOK_COMPILE', `cookbook ${file} does not compile:\n${detail}`, { cause: e });
+      errors
+        ?.map((m) =>
+          m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text,
+        )
+        .join('\n') ?? String(e);
+    throw new BulwarkError('BULWARK_COOKBOOK_COMPILE', `cookbook ${file} does not compile:\n${detail}`, {
+      cause: e,
+    });
   }
 }
 
@@ -73,13 +84,18 @@ export async function importBundle(code: string, file: string): Promise<unknown>
     };
     return mod.default;
   } catch (e) {
-    throw new BulwarkError('BULWARK_COOKBOOK_COMPILE', `cookbook ${file} failed while loading: ${String(e)}`, { cause: e });
+    throw new BulwarkError(
+      'BULWARK_COOKBOOK_COMPILE',
+      `cookbook ${file} failed while loading: ${String(e)}`,
+      { cause: e },
+    );
   }
 }
 
-/** A hash of the bundle's inputs, naming the type-check cache entry. */
+/** A hash of the bundle's inputs and this installation, naming the type-check cache entry. */
 export function inputsHash(inputs: readonly string[]): string {
   const h = createHash('sha256');
+  h.update(PACKAGE_ENTRY);
   h.update(readFileSync(resolve(HERE, '../../package.json')));
   for (const p of [...inputs].sort()) {
     h.update(p);
@@ -90,14 +106,84 @@ export function inputsHash(inputs: readonly string[]): string {
   return h.digest('hex');
 }
 
-/** Loads a cookbook module, checks its types unless told not to, and returns its default export. */
-export async function loadCookbook(file: string, options: LoadOptions = {}): Promise<AnyCookbook> {
-  const { code, inputs } = await bundle(file);
-  if (options.typecheck !== false) {
-    const { typecheckCached } = await import('./typecheck.js');
-    await typecheckCached(resolve(file), inputsHash(inputs));
+/** Where bundles are cached: per user, outside the project. */
+export function cacheRoot(): string {
+  return join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'bulwark');
+}
+
+interface CachedBundle {
+  readonly entry: string;
+  readonly installation: string;
+  readonly inputs: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number }[];
+  readonly code: string;
+  readonly typechecked: boolean;
+}
+
+function bundleCachePath(entry: string): string {
+  return join(
+    cacheRoot(),
+    'bundles',
+    `${createHash('sha256').update(entry).digest('hex').slice(0, 32)}.json`,
+  );
+}
+
+function fingerprint(path: string): { path: string; size: number; mtimeMs: number } {
+  const st = statSync(path);
+  return { path, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/** A cached bundle whose every input is unchanged (same size and modification time), if there is one. */
+function readCachedBundle(entry: string): CachedBundle | undefined {
+  try {
+    const cached = JSON.parse(readFileSync(bundleCachePath(entry), 'utf8')) as CachedBundle;
+    if (cached.entry !== entry || cached.installation !== PACKAGE_ENTRY) return undefined;
+    for (const input of cached.inputs) {
+      const now = fingerprint(input.path);
+      if (now.size !== input.size || now.mtimeMs !== input.mtimeMs) return undefined;
+    }
+    return cached;
+  } catch {
+    return undefined;
   }
-  const value = await importBundle(code, file);
+}
+
+function writeCachedBundle(entry: CachedBundle): void {
+  try {
+    const path = bundleCachePath(entry.entry);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch {
+    // An unwritable cache only costs speed.
+  }
+}
+
+/**
+ * Loads a cookbook module, checks its types unless told not to, and returns its default export. The bundle and
+ * the fact that it type-checked are cached until one of its input files changes, so repeated runs skip esbuild
+ * and the compiler entirely.
+ */
+export async function loadCookbook(file: string, options: LoadOptions = {}): Promise<AnyCookbook> {
+  const entry = resolve(file);
+  const wantCheck = options.typecheck !== false;
+  let cached = existsSync(entry) ? readCachedBundle(entry) : undefined;
+  if (cached === undefined || (wantCheck && !cached.typechecked)) {
+    const { code, inputs } = await bundle(file);
+    if (wantCheck) {
+      const { typecheckCached } = await import('./typecheck.js');
+      await typecheckCached(entry, inputsHash(inputs));
+    }
+    cached = {
+      entry,
+      installation: PACKAGE_ENTRY,
+      inputs: inputs.map(fingerprint),
+      code,
+      typechecked: wantCheck,
+    };
+    writeCachedBundle(cached);
+  }
+  const value = await importBundle(cached.code, file);
   if (!isCookbook(value)) {
     throw new BulwarkError(
       'BULWARK_COOKBOOK_INVALID',

@@ -57,7 +57,10 @@ export function parseProbeOutput(output: string): Map<string, ProbeResult> {
     if (line === '') continue;
     const [id, code, out, err] = line.split(' ');
     if (id === undefined || code === undefined || out === undefined || err === undefined) {
-      throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe printed an unexpected line: ${line.slice(0, 200)}`);
+      throw new BulwarkError(
+        'BULWARK_PROBE_FAILED',
+        `the probe printed an unexpected line: ${line.slice(0, 200)}`,
+      );
     }
     results.set(id, {
       exitCode: Number(code),
@@ -79,7 +82,9 @@ function parseOsRelease(text: string): Map<string, string> {
 
 function factsFrom(results: ReadonlyMap<string, ProbeResult>, transport: Transport): Facts {
   const os = parseOsRelease(results.get('fact:os')?.stdout.toString('utf8') ?? '');
-  const [hostname = '', arch = ''] = (results.get('fact:uname')?.stdout.toString('utf8') ?? '').trim().split(/\s+/);
+  const [hostname = '', arch = ''] = (results.get('fact:uname')?.stdout.toString('utf8') ?? '')
+    .trim()
+    .split(/\s+/);
   return {
     hostname,
     arch,
@@ -117,14 +122,24 @@ export async function runProbe(
       aliases.set(id, first);
     }
   }
-  const r = await transport.script(buildProbeScript(unique), [], options.signal ? { signal: options.signal } : {});
+  const r = await transport.script(
+    buildProbeScript(unique),
+    [],
+    options.signal ? { signal: options.signal } : {},
+  );
   if (r.exitCode !== 0) {
-    throw new BulwarkError('BULWARK_PROBE_FAILED', `observing ${transport.target} failed: the probe ${describeFailure(r)}`);
+    throw new BulwarkError(
+      'BULWARK_PROBE_FAILED',
+      `observing ${transport.target} failed: the probe ${describeFailure(r)}`,
+    );
   }
   const results = parseProbeOutput(r.stdout.toString('latin1'));
   for (const id of unique.keys()) {
     if (!results.has(id)) {
-      throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe of ${transport.target} returned no result for ${id}`);
+      throw new BulwarkError(
+        'BULWARK_PROBE_FAILED',
+        `the probe of ${transport.target} returned no result for ${id}`,
+      );
     }
   }
   for (const [id, first] of aliases) {

@@ -4,14 +4,12 @@
  * checked once per change and repeated runs stay fast. Loaded only on a cache miss.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BulwarkError } from '../errors.js';
-import { PACKAGE_ENTRY } from './load.js';
+import { cacheRoot, PACKAGE_ENTRY } from './load.js';
 
 function cacheDir(): string {
-  const base = process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache');
-  return join(base, 'bulwark', 'typecheck');
+  return join(cacheRoot(), 'typecheck');
 }
 
 /** Type-checks `file` unless a check of exactly these inputs already passed. */
@@ -20,7 +18,7 @@ export async function typecheckCached(file: string, hash: string): Promise<void>
   if (existsSync(stamp)) return;
   await typecheck(file);
   try {
-    mkdirSync(cacheDir(), { recursive: true });
+    mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
     writeFileSync(stamp, `${file}\n`);
   } catch {
     // An unwritable cache only costs speed.
@@ -45,7 +43,9 @@ export async function typecheck(file: string): Promise<void> {
     paths: { bulwark: [PACKAGE_ENTRY.replace(/\.js$/, '.d.ts')] },
   };
   const program = ts.createProgram([file], options);
-  const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  const diagnostics = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (diagnostics.length === 0) return;
   const lines = diagnostics.slice(0, 50).map((d) => {
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');

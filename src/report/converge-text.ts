@@ -34,9 +34,12 @@ export function formatResource(r: ResourceResult, style: Style, verbose: boolean
           }
         }
       }
-      if (r.status === 'changed') for (const w of r.warnings ?? []) lines.push(`            ${style.yellow('warning:')} ${w}`);
+      if (r.status === 'changed')
+        for (const w of r.warnings ?? []) lines.push(`            ${style.yellow('warning:')} ${w}`);
       if (r.status === 'failed') {
-        lines.push(`            ${style.red(r.error.code)}${r.ignored ? ' (ignored)' : ''}: ${r.error.message.split('\n').join('\n              ')}`);
+        lines.push(
+          `            ${style.red(r.error.code)}${r.ignored ? ' (ignored)' : ''}: ${r.error.message.split('\n').join('\n              ')}`,
+        );
       }
       break;
     case 'skipped':
@@ -54,7 +57,9 @@ export function formatRunReport(report: RunReport, style: Style, verbose: boolea
   for (const r of report.resources) lines.push(...formatResource(r, style, verbose));
   for (const n of report.notifications) {
     const what = n.status === 'planned' ? 'would run' : n.status === 'ran' ? 'ran' : style.red('FAILED');
-    lines.push(`  ${style.dim('notify  ')}${n.target} ${n.action} (${n.timing}, by ${n.by.join(', ')}): ${what}`);
+    lines.push(
+      `  ${style.dim('notify  ')}${n.target} ${n.action} (${n.timing}, by ${n.by.join(', ')}): ${what}`,
+    );
     if (n.error !== undefined) lines.push(`            ${style.red(n.error.code)}: ${n.error.message}`);
   }
   for (const w of report.warnings) lines.push(`  ${style.yellow('warning')} ${w}`);

@@ -23,5 +23,12 @@ export function makeStyle(enabled: boolean): Style {
     (open: number, close: number) =>
     (s: string): string =>
       enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s;
-  return { enabled, red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+  return {
+    enabled,
+    red: wrap(31, 39),
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
 }

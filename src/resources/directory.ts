@@ -33,7 +33,12 @@ export const directoryProvider: Provider<DirectoryProps, DirectoryState> = {
     const at = `directory[${name}]`;
     const found = [checkPath(name, at), ...validateOwnership(at, props, 'directory')];
     if (props.ensure === 'absent' && name === '/') {
-      found.push({ code: 'BULWARK_RESOURCE_INVALID', at, property: 'ensure', message: 'refusing to remove /' });
+      found.push({
+        code: 'BULWARK_RESOURCE_INVALID',
+        at,
+        property: 'ensure',
+        message: 'refusing to remove /',
+      });
     }
     return problems(...found);
   },
@@ -49,7 +54,8 @@ export const directoryProvider: Provider<DirectoryProps, DirectoryState> = {
   },
 
   diff(_name, props, { stat }) {
-    if (props.ensure === 'absent') return stat === null ? [] : [{ property: 'ensure', from: 'present', to: 'absent' }];
+    if (props.ensure === 'absent')
+      return stat === null ? [] : [{ property: 'ensure', from: 'present', to: 'absent' }];
     if (stat === null) return [{ property: 'ensure', from: 'absent', to: 'present' }];
     if (stat.type !== 'directory') return [{ property: 'type', from: stat.type, to: 'directory' }];
     return ownershipChanges(props, stat, 'directory');
@@ -66,7 +72,17 @@ export const directoryProvider: Provider<DirectoryProps, DirectoryState> = {
     if (stat === null) {
       const mode = formatMode(modeBits(props.mode, 'directory', 0o755));
       await ctx.run(['mkdir', ...(props.recursive === true ? ['-p'] : []), '-m', mode, '--', name]);
-      await applyOwnership(name, { owner: props.owner ?? 'root', group: props.group ?? 'root', ...(props.mode === undefined ? {} : { mode: props.mode }) }, [{ property: 'owner', from: null, to: null }], ctx, 'directory');
+      await applyOwnership(
+        name,
+        {
+          owner: props.owner ?? 'root',
+          group: props.group ?? 'root',
+          ...(props.mode === undefined ? {} : { mode: props.mode }),
+        },
+        [{ property: 'owner', from: null, to: null }],
+        ctx,
+        'directory',
+      );
       return;
     }
     await applyOwnership(name, props, changes, ctx, 'directory');

@@ -65,7 +65,8 @@ export function ownershipChanges(
       changes.push({ property: 'mode', from: formatMode(stat.mode), to: formatMode(m.mode) });
     }
   }
-  const sameAccount = (want: string, name: string, id: number): boolean => want === name || want === String(id);
+  const sameAccount = (want: string, name: string, id: number): boolean =>
+    want === name || want === String(id);
   if (props.owner !== undefined && !sameAccount(props.owner, stat.owner, stat.uid)) {
     changes.push({ property: 'owner', from: stat.owner, to: props.owner });
   }
@@ -90,10 +91,20 @@ export const fileProvider: Provider<FileProps, FileState> = {
     const at = `file[${name}]`;
     const found = [checkPath(name, at), ...validateOwnership(at, props, 'file')];
     if (props.ensure !== undefined && props.ensure !== 'present' && props.ensure !== 'absent') {
-      found.push({ code: 'BULWARK_RESOURCE_INVALID', at, property: 'ensure', message: "use 'present' or 'absent'" });
+      found.push({
+        code: 'BULWARK_RESOURCE_INVALID',
+        at,
+        property: 'ensure',
+        message: "use 'present' or 'absent'",
+      });
     }
     if (props.content !== undefined && typeof props.content !== 'string') {
-      found.push({ code: 'BULWARK_RESOURCE_INVALID', at, property: 'content', message: 'content must be a string' });
+      found.push({
+        code: 'BULWARK_RESOURCE_INVALID',
+        at,
+        property: 'content',
+        message: 'content must be a string',
+      });
     }
     if (props.verify !== undefined && (!Array.isArray(props.verify) || props.verify.length === 0)) {
       found.push({
@@ -107,7 +118,9 @@ export const fileProvider: Provider<FileProps, FileState> = {
   },
 
   probe(name, props) {
-    return { file: props.content === undefined ? { kind: 'stat', path: name } : { kind: 'file', path: name } };
+    return {
+      file: props.content === undefined ? { kind: 'stat', path: name } : { kind: 'file', path: name },
+    };
   },
 
   read(_name, _props, results) {
@@ -126,7 +139,12 @@ export const fileProvider: Provider<FileProps, FileState> = {
     if (stat === null) {
       const changes: Change[] = [{ property: 'ensure', from: 'absent', to: 'present' }];
       if (props.content !== undefined) {
-        changes.push({ property: 'content', from: null, to: `${Buffer.byteLength(props.content)} bytes`, diff: unifiedDiff('', props.content) });
+        changes.push({
+          property: 'content',
+          from: null,
+          to: `${Buffer.byteLength(props.content)} bytes`,
+          diff: unifiedDiff('', props.content),
+        });
       }
       return changes;
     }
@@ -155,7 +173,9 @@ export const fileProvider: Provider<FileProps, FileState> = {
     if (stat !== null && stat.type === 'directory') {
       throw new Error(`${name} is a directory; remove it first or manage it with a directory resource`);
     }
-    const rewrite = changes.some((c) => c.property === 'content' || c.property === 'ensure' || c.property === 'type');
+    const rewrite = changes.some(
+      (c) => c.property === 'content' || c.property === 'ensure' || c.property === 'type',
+    );
     if (rewrite) {
       const data = props.content ?? (state.content === null ? '' : state.content);
       await ctx.transport.writeFile(name, data, {

@@ -30,7 +30,8 @@ export function parseMode(
   });
   let bits: number;
   if (typeof mode === 'string') {
-    if (!/^[0-7]{3,4}$/.test(mode)) return problem(`${JSON.stringify(mode)} is not an octal mode like '0644'`);
+    if (!/^[0-7]{3,4}$/.test(mode))
+      return problem(`${JSON.stringify(mode)} is not an octal mode like '0644'`);
     bits = Number.parseInt(mode, 8);
   } else if (typeof mode === 'number') {
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
@@ -43,7 +44,7 @@ export function parseMode(
       );
     }
   } else {
-    return problem('a mode is a number written in octal (0o644) or an octal string (\'0644\')');
+    return problem("a mode is a number written in octal (0o644) or an octal string ('0644')");
   }
   if (kind === 'file' && (bits & 0o1000) !== 0) {
     return problem(`mode ${formatMode(bits)} sets the sticky bit, which means nothing on a plain file`);

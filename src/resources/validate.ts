@@ -7,13 +7,17 @@ function problem(at: string, property: string, message: string): Problem {
 
 /** An absolute, normalised path with no NUL or newline. */
 export function checkPath(path: unknown, at: string, property = 'path'): Problem | undefined {
-  if (typeof path !== 'string' || path === '') return problem(at, property, 'a path must be a non-empty string');
-  if (/[\0\n\r]/.test(path)) return problem(at, property, 'a path must not hold NUL, newline or carriage return');
-  if (!path.startsWith('/')) return problem(at, property, `${JSON.stringify(path)} is relative; give an absolute path`);
+  if (typeof path !== 'string' || path === '')
+    return problem(at, property, 'a path must be a non-empty string');
+  if (/[\0\n\r]/.test(path))
+    return problem(at, property, 'a path must not hold NUL, newline or carriage return');
+  if (!path.startsWith('/'))
+    return problem(at, property, `${JSON.stringify(path)} is relative; give an absolute path`);
   if (path.split('/').some((seg) => seg === '.' || seg === '..') || path.includes('//')) {
     return problem(at, property, `${JSON.stringify(path)} is not normalised (no '.', '..' or '//' segments)`);
   }
-  if (path.length > 1 && path.endsWith('/')) return problem(at, property, `${JSON.stringify(path)} ends with '/'`);
+  if (path.length > 1 && path.endsWith('/'))
+    return problem(at, property, `${JSON.stringify(path)} ends with '/'`);
   return undefined;
 }
 

@@ -5,7 +5,15 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChrootTransport } from '../transports/chroot.js';
@@ -29,7 +37,10 @@ export interface TestHost {
   readonly pid: number;
   /** A transport that runs commands inside the host (its namespaces and root). */
   readonly transport: ChrootTransport;
-  /** argv prefix that runs a program of this machine inside the host's namespaces, but not its root. */
+  /**
+   * argv prefix that runs a program of this machine inside the host's namespaces, but not its root: network, host
+   * name, and for a bare host also its PID and mount namespaces (where `chroot:ROOT` reaches the host).
+   */
   readonly enter: readonly string[];
   /** Runs a shell script inside the host and returns its result (never throws on a non-zero exit). */
   sh(script: string): Promise<ExecResult>;
@@ -147,7 +158,10 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
       if (options.systemd === true) anchor.kill('SIGTERM');
       else if (hostPid !== undefined) process.kill(hostPid, 'SIGKILL');
       else anchor.kill('SIGKILL');
-      const done = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+      const done = await Promise.race([
+        exited.then(() => true),
+        sleep(15_000, undefined, { ref: false }).then(() => false),
+      ]);
       if (!done) {
         anchor.kill('SIGKILL');
         await exited;
@@ -230,8 +244,17 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
       });
     }
     hostPid = pid;
-    const enter = ['nsenter', '-t', String(pid), '-m', '-u', '-n', '-p'];
-    const transport = new ChrootTransport(root, { enter: [...enter, '-r', '-w'], name: `chroot:${root}` });
+    // A bare host's mount namespace still shows this machine's files (its root is only chroot'ed), so a program of
+    // this machine can run there; a systemd host's mount namespace is the container's own, so only its network
+    // and host name are entered.
+    const enter =
+      options.systemd === true
+        ? ['nsenter', '-t', String(pid), '-u', '-n']
+        : ['nsenter', '-t', String(pid), '-m', '-u', '-n', '-p'];
+    const transport = new ChrootTransport(root, {
+      enter: ['nsenter', '-t', String(pid), '-m', '-u', '-n', '-p', '-r', '-w'],
+      name: `chroot:${root}`,
+    });
     if (options.systemd === true) {
       await waitFor('systemd to boot', 60_000, () =>
         existsSync(`/proc/${pid}/root/run/systemd/system`) ? true : undefined,

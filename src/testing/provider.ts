@@ -61,7 +61,13 @@ export async function convergeOne<P, S>(
   const first = await observe(transport, provider, name, props);
   const warnings: string[] = [];
   if (first.changes.length > 0) {
-    await provider.apply(name, props, first.state, first.changes, applyContext(transport, first.facts, warnings));
+    await provider.apply(
+      name,
+      props,
+      first.state,
+      first.changes,
+      applyContext(transport, first.facts, warnings),
+    );
   }
   const second = await observe(transport, provider, name, props);
   return { before: first.changes, after: second.changes, warnings };

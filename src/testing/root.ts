@@ -42,7 +42,9 @@ function run(argv: readonly string[], what: string): void {
   if (file === undefined) throw new Error('empty argv');
   const r = spawnSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new Error(`${what} failed (${r.status ?? r.signal}): ${r.stderr.slice(-3000)}${r.stdout.slice(-2000)}`);
+    throw new Error(
+      `${what} failed (${r.status ?? r.signal}): ${r.stderr.slice(-3000)}${r.stdout.slice(-2000)}`,
+    );
   }
 }
 
@@ -58,14 +60,7 @@ export function ensureBaseRoot(log: (line: string) => void = () => undefined): s
   rmSync(tmp, { recursive: true, force: true });
   log(`building the ${SUITE} test root with debootstrap into ${dir} (once; cached afterwards)`);
   run(
-    [
-      'debootstrap',
-      '--variant=minbase',
-      `--include=${ROOT_PACKAGES.join(',')}`,
-      SUITE,
-      tmp,
-      MIRROR,
-    ],
+    ['debootstrap', '--variant=minbase', `--include=${ROOT_PACKAGES.join(',')}`, SUITE, tmp, MIRROR],
     'debootstrap',
   );
   // A fixed host name and no machine id, so every copy starts alike.

@@ -12,7 +12,10 @@ const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
  */
 export function quote(word: string): string {
   if (word.includes('\0')) {
-    throw new BulwarkError('BULWARK_UNSAFE_VALUE', 'a value holding a NUL byte cannot be passed to a command');
+    throw new BulwarkError(
+      'BULWARK_UNSAFE_VALUE',
+      'a value holding a NUL byte cannot be passed to a command',
+    );
   }
   if (word !== '' && SAFE_WORD.test(word)) return word;
   return `'${word.replaceAll("'", `'\\''`)}'`;

@@ -4,7 +4,14 @@
  * root and with its own user database.
  */
 import { BulwarkError } from '../errors.js';
-import type { ExecOptions, ExecResult, FileStat, Transport, WriteFileOptions, WriteFileResult } from './transport.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  FileStat,
+  Transport,
+  WriteFileOptions,
+  WriteFileResult,
+} from './transport.js';
 
 const READ_SCRIPT = `if [ -e "$1" ] || [ -L "$1" ]; then exec cat -- "$1"; else exit 3; fi`;
 
@@ -64,7 +71,11 @@ export function parseStat(line: string): FileStat {
 
 /** Describes a failed command for an error message. */
 export function describeFailure(r: ExecResult): string {
-  const how = r.timedOut ? 'timed out' : r.exitCode === null ? `was killed by ${r.signal}` : `exited ${r.exitCode}`;
+  const how = r.timedOut
+    ? 'timed out'
+    : r.exitCode === null
+      ? `was killed by ${r.signal}`
+      : `exited ${r.exitCode}`;
   const err = r.stderr.toString('utf8').trim();
   return `${how}${err === '' ? '' : `: ${err.slice(0, 2000)}`}`;
 }
@@ -84,20 +95,28 @@ export abstract class ShellTransport implements Transport {
   protected abstract run(argv: readonly string[], options: ExecOptions): Promise<ExecResult>;
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.#closed) throw new BulwarkError('BULWARK_TRANSPORT', `the transport to ${this.target} is closed`);
+    if (this.#closed)
+      throw new BulwarkError('BULWARK_TRANSPORT', `the transport to ${this.target} is closed`);
     if (argv.length === 0) throw new BulwarkError('BULWARK_USAGE', 'an empty command cannot be run');
     for (const word of argv) {
       if (word.includes('\0')) {
-        throw new BulwarkError('BULWARK_UNSAFE_VALUE', 'a command argument holding a NUL byte cannot be passed');
+        throw new BulwarkError(
+          'BULWARK_UNSAFE_VALUE',
+          'a command argument holding a NUL byte cannot be passed',
+        );
       }
     }
     this.#roundTrips += 1;
     try {
       return await this.run(argv, options);
     } catch (e) {
-      throw new BulwarkError('BULWARK_TRANSPORT', `could not run ${argv[0]} on ${this.target}: ${String(e)}`, {
-        cause: e,
-      });
+      throw new BulwarkError(
+        'BULWARK_TRANSPORT',
+        `could not run ${argv[0]} on ${this.target}: ${String(e)}`,
+        {
+          cause: e,
+        },
+      );
     }
   }
 
@@ -123,7 +142,11 @@ export abstract class ShellTransport implements Transport {
     return parseStat(r.stdout.toString('utf8'));
   }
 
-  async writeFile(path: string, data: string | Uint8Array, options: WriteFileOptions): Promise<WriteFileResult> {
+  async writeFile(
+    path: string,
+    data: string | Uint8Array,
+    options: WriteFileOptions,
+  ): Promise<WriteFileResult> {
     const args = [
       path,
       options.mode.toString(8).padStart(4, '0'),
