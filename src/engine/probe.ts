@@ -15,7 +15,7 @@ const PRELUDE = `T=$(mktemp -d) || exit 97
 trap 'rm -rf -- "$T"' EXIT
 e() { if [ -s "$1" ]; then base64 -w0 -- "$1"; else printf -; fi; }
 X() { i=$1; t=$2; shift 2
-  if [ "$t" = 0 ]; then "$@" >"$T/o" 2>"$T/e" </dev/null; else timeout -k 2 "$t" "$@" >"$T/o" 2>"$T/e" </dev/null; fi
+  if [ "$t" = 0 ]; then ( exec "$@" ) >"$T/o" 2>"$T/e" </dev/null; else timeout -k 2 "$t" "$@" >"$T/o" 2>"$T/e" </dev/null; fi
   c=$?; printf '%s %s ' "$i" "$c"; e "$T/o"; printf ' '; e "$T/e"; echo; }
 S() { if [ -e "$2" ] || [ -L "$2" ]; then stat -c '%f %u %g %s %U %G' -- "$2" >"$T/s" 2>"$T/e" && c=0 || c=1
   printf '%s %s - ' "$1" "$c"; e "$T/s"; echo; else printf '%s 3 - -\\n' "$1"; fi; }
@@ -46,7 +46,11 @@ function opLine(id: string, op: ProbeOp): string {
 /** Builds the probe script for a set of ops keyed by id. Exported for tests. */
 export function buildProbeScript(ops: ReadonlyMap<string, ProbeOp>): string {
   const lines = [PRELUDE];
-  for (const [id, op] of ops) lines.push(opLine(id, op));
+  for (const [id, op] of ops) {
+    if (/[\n\r]/.test(id))
+      throw new BulwarkError('BULWARK_USAGE', `probe op id ${JSON.stringify(id)} holds a line break`);
+    lines.push(opLine(id, op));
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -55,8 +59,13 @@ export function parseProbeOutput(output: string): Map<string, ProbeResult> {
   const results = new Map<string, ProbeResult>();
   for (const line of output.split('\n')) {
     if (line === '') continue;
-    const [id, code, out, err] = line.split(' ');
-    if (id === undefined || code === undefined || out === undefined || err === undefined) {
+    // The id may hold spaces; the last three fields never do.
+    const fields = line.split(' ');
+    const err = fields.pop();
+    const out = fields.pop();
+    const code = fields.pop();
+    const id = fields.join(' ');
+    if (id === '' || code === undefined || out === undefined || err === undefined || !/^\d+$/.test(code)) {
       throw new BulwarkError(
         'BULWARK_PROBE_FAILED',
         `the probe printed an unexpected line: ${line.slice(0, 200)}`,
@@ -122,10 +131,12 @@ export async function runProbe(
       aliases.set(id, first);
     }
   }
-  const r = await transport.script(
-    buildProbeScript(unique),
-    [],
-    options.signal ? { signal: options.signal } : {},
+  // The script goes on stdin: a single argument is capped at 128 KiB, and large runs need more. Every op reads
+  // /dev/null or a named file, so nothing in the script consumes the script itself.
+  const stdin = buildProbeScript(unique);
+  const r = await transport.exec(
+    ['/bin/sh', '-s'],
+    options.signal ? { stdin, signal: options.signal } : { stdin },
   );
   if (r.exitCode !== 0) {
     throw new BulwarkError(
@@ -133,7 +144,7 @@ export async function runProbe(
       `observing ${transport.target} failed: the probe ${describeFailure(r)}`,
     );
   }
-  const results = parseProbeOutput(r.stdout.toString('latin1'));
+  const results = parseProbeOutput(r.stdout.toString('utf8'));
   for (const id of unique.keys()) {
     if (!results.has(id)) {
       throw new BulwarkError(

@@ -21,8 +21,37 @@ export function quote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Quotes every word of an argv and joins them into one shell command line. */
+// Words a shell reads as syntax in command position even though they need no quoting elsewhere.
+const RESERVED = new Set([
+  'case',
+  'coproc',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'fi',
+  'for',
+  'function',
+  'if',
+  'in',
+  'select',
+  'then',
+  'time',
+  'until',
+  'while',
+]);
+
+/**
+ * Quotes every word of an argv and joins them into one shell command line. The first word is also quoted when a
+ * shell would read it as syntax there: a reserved word (`if`) or an assignment (`A=1`).
+ */
 export function quoteArgv(argv: readonly string[]): string {
   if (argv.length === 0) throw new BulwarkError('BULWARK_USAGE', 'an empty command cannot be run');
-  return argv.map(quote).join(' ');
+  return argv
+    .map((word, i) => {
+      const q = quote(word);
+      return i === 0 && q === word && (word.includes('=') || RESERVED.has(word)) ? `'${word}'` : q;
+    })
+    .join(' ');
 }

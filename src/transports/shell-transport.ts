@@ -25,6 +25,7 @@ p=$1 mode=$2 owner=$3 group=$4 bdir=$5
 shift 5
 d=$(dirname -- "$p") b=$(basename -- "$p")
 [ -d "$d" ] || { echo "directory $d does not exist" >&2; exit 4; }
+if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p is a directory" >&2; exit 5; fi
 t=$(mktemp -- "$d/.$b.bulwark.XXXXXX")
 trap 'rm -f -- "$t"' EXIT
 cat > "$t"
@@ -33,11 +34,12 @@ chmod -- "$mode" "$t"
 if [ $# -gt 0 ]; then
   n=$#
   for a do
-    while :; do case $a in *'%{path}'*) a=\${a%%'%{path}'*}$t\${a#*'%{path}'} ;; *) break ;; esac; done
-    set -- "$@" "$a"
+    r=
+    while :; do case $a in *'%{path}'*) r=$r\${a%%'%{path}'*}$t; a=\${a#*'%{path}'} ;; *) r=$r$a; break ;; esac; done
+    set -- "$@" "$r"
   done
   shift "$n"
-  if ! "$@" >&2; then echo "verify command failed; the file was not replaced" >&2; exit 90; fi
+  if ! ( exec "$@" ) >&2; then echo "verify command failed; the file was not replaced" >&2; exit 90; fi
 fi
 if [ -n "$bdir" ] && [ -f "$p" ]; then
   mkdir -p -- "$bdir"
@@ -45,7 +47,7 @@ if [ -n "$bdir" ] && [ -f "$p" ]; then
   cp -p -- "$p" "$bk"
   printf '%s' "$bk"
 fi
-mv -f -- "$t" "$p"
+mv -fT -- "$t" "$p"
 trap - EXIT
 `;
 
