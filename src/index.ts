@@ -29,3 +29,34 @@ export { openTarget } from './transports/index.js';
 export type { Transport } from './transports/transport.js';
 export { BulwarkError, isBulwarkError } from './errors.js';
 export type { ErrorCode, Problem } from './errors.js';
+export { defineProfile } from './audit/profile.js';
+export type {
+  AnyProfile,
+  ControlBody,
+  ControlContext,
+  ControlFn,
+  ControlGuard,
+  ControlMeta,
+  Expectation,
+  Impact,
+  Inputs,
+  Profile,
+  ProfileInclude,
+  ProfileSpec,
+} from './audit/profile.js';
+export { compileProfile } from './audit/compile.js';
+export type { CompiledProfile, ControlDecl } from './audit/compile.js';
+export { audit, auditHost, buildAuditReport, summarizeAudit } from './audit/run.js';
+export type { AuditOptions, AuditSources, HostAudit } from './audit/run.js';
+export type {
+  AuditReport,
+  AuditResult,
+  AuditStatus,
+  AuditSummary,
+  Bucket,
+  CheckResult,
+  Severity,
+  Subject,
+} from './audit/types.js';
+export { parseWaivers } from './audit/waivers.js';
+export type { Waiver, Waivers } from './audit/waivers.js';

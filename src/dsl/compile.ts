@@ -4,6 +4,7 @@
  */
 import { BulwarkError, throwProblems, type ErrorCode, type Problem } from '../errors.js';
 import { PROVIDERS } from '../resources/registry.js';
+import type { ControlFn } from '../audit/profile.js';
 import {
   COMMON_OPTIONS,
   isCookbook,
@@ -26,6 +27,11 @@ export interface CompiledCookbook {
   readonly resources: readonly ResourceDecl[];
   /** Warnings about resources that are legal but likely mistakes. */
   readonly warnings: readonly string[];
+  /** The audit controls the cookbooks carry, bound to their merged attributes. */
+  readonly controlSets: readonly {
+    readonly cookbook: string;
+    readonly controls: (control: ControlFn) => void;
+  }[];
 }
 
 /** Options for compiling. */
@@ -140,6 +146,7 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
   }
   const found: Problem[] = [];
   const resources: ResourceDecl[] = [];
+  const controlSets: { cookbook: string; controls: (control: ControlFn) => void }[] = [];
   const order: string[] = [];
   const seen = new Map<string, AnyCookbook>();
   const overrides = options.attributes ?? {};
@@ -201,6 +208,9 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
       aptUpdate: (props) => declare('aptUpdate', 'apt', props),
       include: (other) => run(other),
     };
+    const controls = cb.controls as ((c: ControlFn, a: Attributes) => void) | undefined;
+    if (controls !== undefined)
+      controlSets.push({ cookbook: cb.name, controls: (c) => controls(c, attributes) });
     try {
       (cb.recipe as (r: Recipe, a: Attributes) => void)(recipe, attributes);
     } catch (e) {
@@ -305,7 +315,7 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
   const code: ErrorCode =
     codes.size === 1 ? ([...codes][0] ?? 'BULWARK_COOKBOOK_INVALID') : 'BULWARK_COOKBOOK_INVALID';
   throwProblems(code, `cookbook ${cookbook.name} is invalid`, found);
-  return { name: cookbook.name, cookbooks: order, resources, warnings };
+  return { name: cookbook.name, cookbooks: order, resources, warnings, controlSets };
 }
 
 /** The notifications a resource declares, normalised. */

@@ -3,6 +3,7 @@
  * overridable defaults, includes and notifications. Declaring records data only; nothing here touches a host.
  * This layer may import the resources layer (for props types and providers) and `../errors.js`.
  */
+import type { ControlFn } from '../audit/profile.js';
 import type { Facts } from '../resources/types.js';
 import type { AptUpdateProps } from '../resources/apt-update.js';
 import type { ConfigLineProps } from '../resources/config-line.js';
@@ -91,6 +92,7 @@ export interface Cookbook<A extends Attributes = Attributes> {
   readonly attributes: A;
   readonly include: readonly AnyCookbook[];
   readonly recipe: (r: Recipe, attributes: A) => void;
+  readonly controls?: (control: ControlFn, attributes: A) => void;
 }
 
 /** A cookbook whatever its attribute type; every `Cookbook<A>` is one. */
@@ -101,6 +103,7 @@ export interface AnyCookbook {
   readonly attributes: Attributes;
   readonly include: readonly AnyCookbook[];
   readonly recipe: (r: Recipe, attributes: never) => void;
+  readonly controls?: (control: ControlFn, attributes: never) => void;
 }
 
 /** What `defineCookbook` takes. */
@@ -115,6 +118,11 @@ export interface CookbookSpec<A extends Attributes> {
   readonly include?: readonly AnyCookbook[];
   /** Declares the resources, in the order they are applied. */
   readonly recipe: (r: Recipe, attributes: A) => void;
+  /**
+   * Audit controls the cookbook carries besides its resources (each resource already checks its own desired
+   * state in audit mode): e.g. "nothing listens on port 21". @default none
+   */
+  readonly controls?: (control: ControlFn, attributes: A) => void;
 }
 
 /** Defines a cookbook: a named, typed desired state with attribute defaults. */
@@ -128,6 +136,7 @@ export function defineCookbook<A extends Attributes = Record<string, never>>(
     attributes: spec.attributes ?? ({} as A),
     include: spec.include ?? [],
     recipe: spec.recipe,
+    ...(spec.controls === undefined ? {} : { controls: spec.controls }),
   };
 }
 

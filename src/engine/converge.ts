@@ -4,13 +4,14 @@
  * notifications run immediately or once at the end. This layer imports dsl, resources and transports.
  */
 import { notificationsOf, targetAddress, type CompiledCookbook } from '../dsl/compile.js';
-import type { Guard, ResourceDecl } from '../dsl/cookbook.js';
+import type { ResourceDecl } from '../dsl/cookbook.js';
 import { BulwarkError, isBulwarkError } from '../errors.js';
 import { PROVIDERS, type AnyProvider } from '../resources/registry.js';
-import type { ApplyContext, Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
+import type { ApplyContext, Change, ProbeOp } from '../resources/types.js';
 import { describeFailure } from '../transports/shell-transport.js';
 import type { Transport } from '../transports/transport.js';
 import { runProbe } from './probe.js';
+import { describeGuard, guardHolds, resourceOps, resultsWithPrefix } from './observe.js';
 import {
   summarize,
   type NotificationResult,
@@ -50,51 +51,6 @@ function toReported(e: unknown, sensitive: boolean): ReportedError {
   return { code, message: e instanceof Error ? e.message : String(e) };
 }
 
-function guardOps(decl: ResourceDecl, i: number, timeoutSec: number): [string, ProbeOp][] {
-  const ops: [string, ProbeOp][] = [];
-  for (const which of ['onlyIf', 'notIf'] as const) {
-    const g = decl.options[which];
-    if (Array.isArray(g))
-      ops.push([`g${i}:${which}`, { kind: 'exec', argv: g as readonly string[], timeoutSec }]);
-  }
-  return ops;
-}
-
-function resourceOps(
-  decl: ResourceDecl,
-  provider: AnyProvider,
-  i: number,
-  timeoutSec: number,
-): [string, ProbeOp][] {
-  const request = provider.probe(decl.name, decl.props) as Readonly<Record<string, ProbeOp>>;
-  return [
-    ...Object.entries(request).map(([k, op]): [string, ProbeOp] => [`r${i}:${k}`, op]),
-    ...guardOps(decl, i, timeoutSec),
-  ];
-}
-
-function resultsFor(i: number, results: ReadonlyMap<string, ProbeResult>): Record<string, ProbeResult> {
-  const prefix = `r${i}:`;
-  const mine: Record<string, ProbeResult> = {};
-  for (const [id, r] of results) if (id.startsWith(prefix)) mine[id.slice(prefix.length)] = r;
-  return mine;
-}
-
-/** Evaluates a guard: a command's exit status from the probe, or a function of the facts. */
-function guardHolds(
-  guard: Guard,
-  id: string,
-  results: ReadonlyMap<string, ProbeResult>,
-  facts: Facts,
-): boolean {
-  if (typeof guard === 'function') return guard(facts);
-  return results.get(id)?.exitCode === 0;
-}
-
-function describeGuard(guard: Guard): string {
-  return typeof guard === 'function' ? 'function' : guard.join(' ');
-}
-
 /** Plans (dry run) or converges a compiled cookbook on a transport and reports what happened. */
 export async function converge(
   cookbook: CompiledCookbook,
@@ -125,7 +81,8 @@ export async function converge(
 
   const allOps = new Map<string, ProbeOp>();
   decls.forEach((d, i) => {
-    for (const [id, op] of resourceOps(d, providers[i] as AnyProvider, i, timeoutSec)) allOps.set(id, op);
+    for (const [id, op] of resourceOps(d, providers[i] as AnyProvider, `${i}:`, timeoutSec))
+      allOps.set(id, op);
   });
   const probeOptions = options.signal === undefined ? {} : { signal: options.signal };
   let { facts, results } = await runProbe(transport, allOps, probeOptions);
@@ -206,7 +163,7 @@ export async function converge(
         // An earlier resource changed the host: observe this one again before deciding.
         const again = await runProbe(
           transport,
-          new Map(resourceOps(decl, provider, i, timeoutSec)),
+          new Map(resourceOps(decl, provider, `${i}:`, timeoutSec)),
           probeOptions,
         );
         results = new Map([...results, ...again.results]);
@@ -215,7 +172,7 @@ export async function converge(
       }
       if (
         decl.options.onlyIf !== undefined &&
-        !guardHolds(decl.options.onlyIf, `g${i}:onlyIf`, results, facts)
+        !guardHolds(decl.options.onlyIf, `${i}:g:onlyIf`, results, facts)
       ) {
         record({
           address: decl.address,
@@ -224,7 +181,10 @@ export async function converge(
         });
         continue;
       }
-      if (decl.options.notIf !== undefined && guardHolds(decl.options.notIf, `g${i}:notIf`, results, facts)) {
+      if (
+        decl.options.notIf !== undefined &&
+        guardHolds(decl.options.notIf, `${i}:g:notIf`, results, facts)
+      ) {
         record({
           address: decl.address,
           status: 'skipped',
@@ -232,7 +192,12 @@ export async function converge(
         });
         continue;
       }
-      const state: unknown = provider.read(decl.name, decl.props, resultsFor(i, results), facts);
+      const state: unknown = provider.read(
+        decl.name,
+        decl.props,
+        resultsWithPrefix(`${i}:r:`, results),
+        facts,
+      );
       changes = provider.diff(decl.name, decl.props, state, facts);
       if (changes.length === 0) {
         record({ address: decl.address, status: 'up-to-date', durationMs: performance.now() - t0 });

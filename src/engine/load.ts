@@ -12,9 +12,33 @@ import type { AnyCookbook } from '../dsl/cookbook.js';
 import { isCookbook } from '../dsl/cookbook.js';
 import { BulwarkError } from '../errors.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-/** The compiled entry point cookbooks import as `bulwark`. */
-export const PACKAGE_ENTRY = resolve(HERE, '../index.js');
+/** The root of this installation: the nearest folder above this module holding Bulwark's package.json. */
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (pkg.name === 'bulwark') return dir;
+    } catch {
+      // no package.json here
+    }
+    if (dirname(dir) === dir) throw new Error(`cannot find Bulwark's package.json above ${start}`);
+  }
+}
+
+/** The folder of this installation (it holds package.json and dist/). */
+export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+/** The type declarations cookbooks are checked against as `bulwark`. */
+export const PACKAGE_TYPES = join(PACKAGE_ROOT, 'dist', 'index.d.ts');
+
+let runtimeEntry = join(PACKAGE_ROOT, 'dist', 'index.js');
+
+/**
+ * Binds the `bulwark` import of cookbooks to a module. The bundled CLI binds it to itself, so a cookbook and the
+ * engine share one module instance and nothing is loaded twice. @default dist/index.js
+ */
+export function setRuntimeEntry(path: string): void {
+  runtimeEntry = path;
+}
 
 /** Options for loading. */
 export interface LoadOptions {
@@ -50,7 +74,7 @@ export async function bundle(file: string): Promise<Bundle> {
           name: 'bulwark',
           setup(build) {
             build.onResolve({ filter: /^bulwark$/ }, () => ({
-              path: pathToFileURL(PACKAGE_ENTRY).href,
+              path: pathToFileURL(runtimeEntry).href,
               external: true,
             }));
           },
@@ -95,8 +119,8 @@ export async function importBundle(code: string, file: string): Promise<unknown>
 /** A hash of the bundle's inputs and this installation, naming the type-check cache entry. */
 export function inputsHash(inputs: readonly string[]): string {
   const h = createHash('sha256');
-  h.update(PACKAGE_ENTRY);
-  h.update(readFileSync(resolve(HERE, '../../package.json')));
+  h.update(PACKAGE_TYPES);
+  h.update(readFileSync(join(PACKAGE_ROOT, 'package.json')));
   for (const p of [...inputs].sort()) {
     h.update(p);
     h.update('\0');
@@ -136,7 +160,7 @@ function fingerprint(path: string): { path: string; size: number; mtimeMs: numbe
 function readCachedBundle(entry: string): CachedBundle | undefined {
   try {
     const cached = JSON.parse(readFileSync(bundleCachePath(entry), 'utf8')) as CachedBundle;
-    if (cached.entry !== entry || cached.installation !== PACKAGE_ENTRY) return undefined;
+    if (cached.entry !== entry || cached.installation !== runtimeEntry) return undefined;
     for (const input of cached.inputs) {
       const now = fingerprint(input.path);
       if (now.size !== input.size || now.mtimeMs !== input.mtimeMs) return undefined;
@@ -160,11 +184,11 @@ function writeCachedBundle(entry: CachedBundle): void {
 }
 
 /**
- * Loads a cookbook module, checks its types unless told not to, and returns its default export. The bundle and
- * the fact that it type-checked are cached until one of its input files changes, so repeated runs skip esbuild
- * and the compiler entirely.
+ * Loads a TypeScript module (a cookbook or a profile), checks its types unless told not to, and returns its
+ * default export. The bundle and the fact that it type-checked are cached until one of its input files changes,
+ * so repeated runs skip esbuild and the compiler entirely.
  */
-export async function loadCookbook(file: string, options: LoadOptions = {}): Promise<AnyCookbook> {
+export async function loadDefaultExport(file: string, options: LoadOptions = {}): Promise<unknown> {
   const entry = resolve(file);
   const wantCheck = options.typecheck !== false;
   let cached = existsSync(entry) ? readCachedBundle(entry) : undefined;
@@ -176,14 +200,19 @@ export async function loadCookbook(file: string, options: LoadOptions = {}): Pro
     }
     cached = {
       entry,
-      installation: PACKAGE_ENTRY,
+      installation: runtimeEntry,
       inputs: inputs.map(fingerprint),
       code,
       typechecked: wantCheck,
     };
     writeCachedBundle(cached);
   }
-  const value = await importBundle(cached.code, file);
+  return importBundle(cached.code, file);
+}
+
+/** Loads a cookbook module and returns its default export, which must be a cookbook. */
+export async function loadCookbook(file: string, options: LoadOptions = {}): Promise<AnyCookbook> {
+  const value = await loadDefaultExport(file, options);
   if (!isCookbook(value)) {
     throw new BulwarkError(
       'BULWARK_COOKBOOK_INVALID',

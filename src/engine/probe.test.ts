@@ -16,7 +16,7 @@ import { LocalTransport } from '../transports/local.js';
 import { quote } from '../transports/quote.js';
 import { parseStat } from '../transports/shell-transport.js';
 import type { Transport } from '../transports/transport.js';
-import { buildProbeScript, parseProbeOutput, runProbe } from './probe.js';
+import { buildProbeScript, parseProbeOutput, resultsFor, runProbe } from './probe.js';
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -24,36 +24,64 @@ function result(exitCode: number, stdout: string | Buffer, stderr: string | Buff
   return { exitCode, stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) };
 }
 
-/** Formats results the way the probe script prints them: `<id> <code> <base64 stdout> <base64 stderr or stat>`. */
-function format(results: ReadonlyMap<string, ProbeResult>): string {
-  return [...results]
-    .map(([id, r]) => `${id} ${r.exitCode} ${r.stdout.toString('base64')} ${r.stderr.toString('base64')}\n`)
-    .join('');
-}
+const b64 = (b: string | Buffer): string => Buffer.from(b).toString('base64');
+const nulRecords = (records: readonly string[]): string => b64(records.map((r) => `${r}\0`).join(''));
 
-test('parseProbeOutput reads back every result the probe format can carry', () => {
-  const results = new Map<string, ProbeResult>([
-    ['r0:file', result(0, 'line one\nline two\n', '81a4 0 0 18 root root')],
-    ['r0:missing', result(3, '', '')],
-    ['r1:binary', result(0, ALL_BYTES, ALL_BYTES.subarray(100))],
-    ['r2:exec', result(124, 'partial', 'timeout')],
-    ['guard:3:onlyIf', result(1, '', 'grüße ✓\n')],
-  ]);
-  assert.deepEqual(parseProbeOutput(format(results)), results);
+test('parseProbeOutput reads exec, stat, content and kernel-file records, whatever bytes they carry', () => {
+  const content = Buffer.concat([ALL_BYTES, Buffer.from('\nend')]);
+  const output = [
+    `R 124 ${b64('partial')} ${b64('timeout')} r2:exec with spaces`,
+    `R 1 - ${b64('grüße ✓\n')} guard:3:onlyIf`,
+    `M ${nulRecords(['81a4 0 0 18 root root /etc/a file', '41ed 0 0 4096 root root /new\nline'])}`,
+    `C ${nulRecords([`${content.length} /etc/a file`, '3 /etc/b'])} ${b64(Buffer.concat([content, Buffer.from('xyz')]))}`,
+    'V 0 r5:live',
+    '|1',
+    '|2 3',
+    '.',
+    'V 3 r6:gone',
+    '.',
+  ].join('\n');
+  const out = parseProbeOutput(`${output}\n`);
+  assert.deepEqual(out.execs.get('r2:exec with spaces'), result(124, 'partial', 'timeout'));
+  assert.deepEqual(out.execs.get('guard:3:onlyIf'), result(1, '', 'grüße ✓\n'));
+  assert.equal(out.stats.get('/etc/a file'), '81a4 0 0 18 root root');
+  assert.equal(out.stats.get('/new\nline'), '41ed 0 0 4096 root root');
+  assert.deepEqual(out.contents.get('/etc/a file'), content);
+  assert.deepEqual(out.contents.get('/etc/b'), Buffer.from('xyz'));
+  assert.deepEqual(out.kernel.get('r5:live'), Buffer.from('1\n2 3\n'));
+  assert.equal(out.kernel.get('r6:gone'), null);
 });
 
-test('parseProbeOutput treats "-" as empty output, as stat ops print it', () => {
-  const stat = Buffer.from('41ed 0 0 4096 root root\n');
-  const parsed = parseProbeOutput(`s 0 - ${stat.toString('base64')}\nm 3 - \n`);
-  assert.deepEqual(parsed.get('s'), { exitCode: 0, stdout: Buffer.alloc(0), stderr: stat });
-  assert.deepEqual(parsed.get('m'), { exitCode: 3, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) });
-});
-
-test('parseProbeOutput refuses a line that is not a probe result', () => {
+test('resultsFor maps records to ops: missing paths are exit 3, stat lines go to stderr', () => {
+  const out = parseProbeOutput(
+    [`M ${nulRecords(['81a4 0 0 2 root root /etc/x'])}`, `C ${nulRecords(['2 /etc/x'])} ${b64('hi')}`].join(
+      '\n',
+    ),
+  );
+  const results = resultsFor(
+    new Map<string, ProbeOp>([
+      ['s', { kind: 'stat', path: '/etc/x' }],
+      ['f', { kind: 'file', path: '/etc/x' }],
+      ['m', { kind: 'file', path: '/etc/missing' }],
+    ]),
+    out,
+  );
+  assert.deepEqual(results.get('s'), result(0, '', '81a4 0 0 2 root root'));
+  assert.deepEqual(results.get('f'), result(0, 'hi', '81a4 0 0 2 root root'));
+  assert.deepEqual(results.get('m'), result(3, ''));
   assert.throws(
-    () => parseProbeOutput('r0:file 0 aGVsbG8=\n'),
+    () => resultsFor(new Map([['x', { kind: 'exec', argv: ['true'] }]]), out),
     (e: unknown) => e instanceof BulwarkError && e.code === 'BULWARK_PROBE_FAILED',
   );
+});
+
+test('parseProbeOutput refuses a line that is not a probe record, and contents that changed size', () => {
+  for (const bad of ['r0:file 0 aGVsbG8=\n', `C ${nulRecords(['5 /etc/x'])} ${b64('hi')}\n`]) {
+    assert.throws(
+      () => parseProbeOutput(bad),
+      (e: unknown) => e instanceof BulwarkError && e.code === 'BULWARK_PROBE_FAILED',
+    );
+  }
 });
 
 test('buildProbeScript quotes every path, id and argv word and refuses a NUL byte', () => {
@@ -61,12 +89,14 @@ test('buildProbeScript quotes every path, id and argv word and refuses a NUL byt
     ['r0:a', { kind: 'stat', path: "/tmp/it's $(touch x)" }],
     ['r0:b', { kind: 'file', path: '/etc/motd' }],
     ['r0:c', { kind: 'exec', argv: ['printf', '%s', '; touch x'], timeoutSec: 5 }],
+    ['r0:d', { kind: 'file', path: '/proc/sys/net/ipv4/ip_forward' }],
   ]);
   const lines = buildProbeScript(ops).trimEnd().split('\n');
-  assert.deepEqual(lines.slice(-3), [
-    `S r0:a ${quote("/tmp/it's $(touch x)")}`,
-    'F r0:b /etc/motd',
+  assert.deepEqual(lines.slice(-4), [
     `X r0:c 5 printf %s ${quote('; touch x')}`,
+    'V r0:d /proc/sys/net/ipv4/ip_forward',
+    `M ${quote("/tmp/it's $(touch x)")} /etc/motd /proc/sys/net/ipv4/ip_forward`,
+    'C /etc/motd',
   ]);
   assert.throws(
     () => buildProbeScript(new Map([['r0:a', { kind: 'file', path: '/etc/\0motd' }]])),
@@ -80,15 +110,18 @@ test('a built probe script run by /bin/sh parses back into the results of its op
     ['fail', { kind: 'exec', argv: ['sh', '-c', 'printf oops >&2; exit 5'] }],
     ['root', { kind: 'stat', path: '/' }],
     ['none', { kind: 'file', path: '/nonexistent/bulwark' }],
+    ['release', { kind: 'file', path: '/etc/os-release' }],
   ]);
   const r = spawnSync('/bin/sh', ['-c', buildProbeScript(ops)], { env: { PATH: '/usr/bin:/bin' } });
   assert.equal(r.status, 0, r.stderr.toString());
-  const parsed = parseProbeOutput(r.stdout.toString('latin1'));
-  assert.deepEqual([...parsed.keys()], ['echo', 'fail', 'root', 'none']);
+  const parsed = resultsFor(ops, parseProbeOutput(r.stdout.toString('utf8')));
+  assert.deepEqual([...parsed.keys()], ['echo', 'fail', 'root', 'none', 'release']);
   assert.deepEqual(parsed.get('echo'), result(0, 'a b\nc'));
   assert.deepEqual(parsed.get('fail'), result(5, '', 'oops'));
   assert.equal(parseStat(parsed.get('root')?.stderr.toString('utf8') ?? '').type, 'directory');
   assert.deepEqual(parsed.get('none'), result(3, ''));
+  // /etc/os-release is a symlink on Debian: its stat is the link's, its content the target's.
+  assert.deepEqual(parsed.get('release')?.stdout, readFileSync('/etc/os-release'));
 });
 
 // Whole probes against real targets -------------------------------------------------------------------------------

@@ -8,21 +8,26 @@ import { quote, quoteArgv } from '../transports/quote.js';
 import { describeFailure } from '../transports/shell-transport.js';
 import type { Transport } from '../transports/transport.js';
 
-// Each op prints one line: "<id> <exit code> <base64 stdout> <base64 stderr-or-stat>", so any bytes survive.
-// Builtins decide whether a file is empty or a path exists, so the common cases (empty stderr, missing files)
-// cost no extra process.
+// The probe's output is line records, each self-delimiting, so any bytes survive:
+//   R <exit code> <base64 stdout> <base64 stderr> <id>   one exec op (the id is last: it may hold spaces)
+//   M <base64 of NUL-terminated stat records>            every stat and file op's path, in one stat call
+//   C <base64 of NUL-terminated size records> <base64 of the contents, concatenated>
+//                                                        every regular file to read, in one stat and one cat
+//   V <0|3> <id>, then lines starting with '|', then '.'  a kernel file (/proc) read with shell builtins
+// Builtins decide whether a path exists or a file is empty, so a probe of many files costs a handful of processes
+// rather than several per file.
 const PRELUDE = `T=$(mktemp -d) || exit 97
 trap 'rm -rf -- "$T"' EXIT
 e() { if [ -s "$1" ]; then base64 -w0 -- "$1"; else printf -; fi; }
 X() { i=$1; t=$2; shift 2
   if [ "$t" = 0 ]; then ( exec "$@" ) >"$T/o" 2>"$T/e" </dev/null; else timeout -k 2 "$t" "$@" >"$T/o" 2>"$T/e" </dev/null; fi
-  c=$?; printf '%s %s ' "$i" "$c"; e "$T/o"; printf ' '; e "$T/e"; echo; }
-S() { if [ -e "$2" ] || [ -L "$2" ]; then stat -c '%f %u %g %s %U %G' -- "$2" >"$T/s" 2>"$T/e" && c=0 || c=1
-  printf '%s %s - ' "$1" "$c"; e "$T/s"; echo; else printf '%s 3 - -\\n' "$1"; fi; }
-F() { if [ -e "$2" ] || [ -L "$2" ]; then stat -c '%f %u %g %s %U %G' -- "$2" >"$T/s" 2>&1 && c=0 || c=1
-  if [ -f "$2" ]; then base64 -w0 -- "$2" >"$T/o" 2>/dev/null || c=1; else : >"$T/o"; fi
-  printf '%s %s ' "$1" "$c"; if [ -s "$T/o" ]; then cat -- "$T/o"; else printf -; fi; printf ' '; e "$T/s"; echo
-  else printf '%s 3 - -\\n' "$1"; fi; }
+  c=$?; printf 'R %s ' "$c"; e "$T/o"; printf ' '; e "$T/e"; printf ' %s\\n' "$i"; }
+M() { printf 'M '; if [ $# -gt 0 ]; then stat --printf '%f %u %g %s %U %G %n\\0' -- "$@" 2>/dev/null | base64 -w0; fi; echo; }
+C() { n=$#; for p do if [ -f "$p" ]; then set -- "$@" "$p"; fi; done; shift "$n"; printf 'C '
+  if [ $# -gt 0 ]; then stat -L --printf '%s %n\\0' -- "$@" 2>/dev/null | base64 -w0; printf ' '; cat -- "$@" 2>/dev/null | base64 -w0
+  else printf -- '- -'; fi; echo; }
+V() { if [ -f "$2" ] && [ -r "$2" ]; then printf 'V 0 %s\\n' "$1"; while IFS= read -r l || [ -n "$l" ]; do printf '|%s\\n' "$l"; done <"$2"
+  else printf 'V 3 %s\\n' "$1"; fi; echo .; }
 `;
 
 const FACT_OPS: Readonly<Record<string, ProbeOp>> = {
@@ -32,50 +37,136 @@ const FACT_OPS: Readonly<Record<string, ProbeOp>> = {
   'fact:procsys': { kind: 'stat', path: '/proc/sys/kernel/hostname' },
 };
 
-function opLine(id: string, op: ProbeOp): string {
-  switch (op.kind) {
-    case 'stat':
-      return `S ${quote(id)} ${quote(op.path)}`;
-    case 'file':
-      return `F ${quote(id)} ${quote(op.path)}`;
-    case 'exec':
-      return `X ${quote(id)} ${op.timeoutSec ?? 0} ${quoteArgv(op.argv)}`;
-  }
-}
+/** Kernel files report size 0 and are read line by line with builtins instead. */
+const isKernelFile = (path: string): boolean => path.startsWith('/proc/') || path.startsWith('/sys/');
 
 /** Builds the probe script for a set of ops keyed by id. Exported for tests. */
 export function buildProbeScript(ops: ReadonlyMap<string, ProbeOp>): string {
   const lines = [PRELUDE];
+  const statPaths = new Set<string>();
+  const readPaths = new Set<string>();
   for (const [id, op] of ops) {
-    if (/[\n\r]/.test(id))
+    if (/[\n\r]/.test(id)) {
       throw new BulwarkError('BULWARK_USAGE', `probe op id ${JSON.stringify(id)} holds a line break`);
-    lines.push(opLine(id, op));
+    }
+    switch (op.kind) {
+      case 'exec':
+        lines.push(`X ${quote(id)} ${op.timeoutSec ?? 0} ${quoteArgv(op.argv)}`);
+        break;
+      case 'stat':
+        statPaths.add(quote(op.path));
+        break;
+      case 'file':
+        statPaths.add(quote(op.path));
+        if (isKernelFile(op.path)) lines.push(`V ${quote(id)} ${quote(op.path)}`);
+        else readPaths.add(quote(op.path));
+        break;
+    }
   }
+  lines.push(`M ${[...statPaths].join(' ')}`.trimEnd(), `C ${[...readPaths].join(' ')}`.trimEnd());
   return lines.join('\n') + '\n';
 }
 
-/** Parses the probe output back into results keyed by id. Exported for tests. */
-export function parseProbeOutput(output: string): Map<string, ProbeResult> {
-  const results = new Map<string, ProbeResult>();
-  for (const line of output.split('\n')) {
+/** What the probe printed, before it is matched to ops. */
+export interface ProbeOutput {
+  /** exec results by id. */
+  readonly execs: Map<string, ProbeResult>;
+  /** stat lines (`%f %u %g %s %U %G`) by path, for paths that exist. */
+  readonly stats: Map<string, string>;
+  /** Contents of regular files by path. */
+  readonly contents: Map<string, Buffer>;
+  /** Kernel files read with builtins, by id: null when missing. */
+  readonly kernel: Map<string, Buffer | null>;
+}
+
+function splitRecords(b64: string): string[] {
+  if (b64 === '' || b64 === '-') return [];
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  return text.split('\0').slice(0, -1);
+}
+
+function unexpected(line: string): BulwarkError {
+  return new BulwarkError(
+    'BULWARK_PROBE_FAILED',
+    `the probe printed an unexpected line: ${line.slice(0, 200)}`,
+  );
+}
+
+/** Parses the probe output into its records. Exported for tests. */
+export function parseProbeOutput(output: string): ProbeOutput {
+  const out: ProbeOutput = { execs: new Map(), stats: new Map(), contents: new Map(), kernel: new Map() };
+  const lines = output.split('\n');
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k] ?? '';
     if (line === '') continue;
-    // The id may hold spaces; the last three fields never do.
-    const fields = line.split(' ');
-    const err = fields.pop();
-    const out = fields.pop();
-    const code = fields.pop();
-    const id = fields.join(' ');
-    if (id === '' || code === undefined || out === undefined || err === undefined || !/^\d+$/.test(code)) {
-      throw new BulwarkError(
-        'BULWARK_PROBE_FAILED',
-        `the probe printed an unexpected line: ${line.slice(0, 200)}`,
-      );
+    const tag = line.slice(0, 2);
+    const rest = line.slice(2);
+    if (tag === 'R ') {
+      const m = /^(\d+) (\S+) (\S+) (.*)$/.exec(rest);
+      if (m === null || m[4] === undefined || m[4] === '') throw unexpected(line);
+      const decode = (v: string | undefined): Buffer =>
+        Buffer.from(v === '-' || v === undefined ? '' : v, 'base64');
+      out.execs.set(m[4], { exitCode: Number(m[1]), stdout: decode(m[2]), stderr: decode(m[3]) });
+    } else if (tag === 'M ' || line === 'M') {
+      for (const record of splitRecords(rest)) {
+        const m = /^(\S+ \S+ \S+ \S+ \S+ \S+) ([\s\S]*)$/.exec(record);
+        if (m?.[1] === undefined || m[2] === undefined) throw unexpected(line);
+        out.stats.set(m[2], m[1]);
+      }
+    } else if (tag === 'C ' || line === 'C') {
+      const [sizes = '-', data = '-'] = rest.split(' ');
+      const blob = Buffer.from(data === '-' ? '' : data, 'base64');
+      let offset = 0;
+      for (const record of splitRecords(sizes)) {
+        const space = record.indexOf(' ');
+        const size = Number(record.slice(0, space));
+        out.contents.set(record.slice(space + 1), blob.subarray(offset, offset + size));
+        offset += size;
+      }
+      if (offset !== blob.length) {
+        throw new BulwarkError('BULWARK_PROBE_FAILED', 'files changed size while the probe read them');
+      }
+    } else if (tag === 'V ') {
+      const m = /^([03]) (.*)$/.exec(rest);
+      if (m?.[1] === undefined || m[2] === undefined) throw unexpected(line);
+      const body: string[] = [];
+      for (k++; k < lines.length && lines[k] !== '.'; k++) body.push((lines[k] ?? '').slice(1) + '\n');
+      out.kernel.set(m[2], m[1] === '0' ? Buffer.from(body.join('')) : null);
+    } else {
+      throw unexpected(line);
     }
-    results.set(id, {
-      exitCode: Number(code),
-      stdout: Buffer.from(out === '-' ? '' : out, 'base64'),
-      stderr: Buffer.from(err === '-' ? '' : err, 'base64'),
-    });
+  }
+  return out;
+}
+
+const MISSING: ProbeResult = { exitCode: 3, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+
+/** Matches parsed output back to ops: the result of each op by id. Exported for tests. */
+export function resultsFor(ops: ReadonlyMap<string, ProbeOp>, out: ProbeOutput): Map<string, ProbeResult> {
+  const results = new Map<string, ProbeResult>();
+  for (const [id, op] of ops) {
+    if (op.kind === 'exec') {
+      const r = out.execs.get(id);
+      if (r === undefined) {
+        throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe returned no result for ${id}`);
+      }
+      results.set(id, r);
+      continue;
+    }
+    const stat = out.stats.get(op.path);
+    if (op.kind === 'stat') {
+      results.set(
+        id,
+        stat === undefined ? MISSING : { exitCode: 0, stdout: Buffer.alloc(0), stderr: Buffer.from(stat) },
+      );
+      continue;
+    }
+    const content = isKernelFile(op.path) ? out.kernel.get(id) : out.contents.get(op.path);
+    if (stat === undefined || content === null) {
+      results.set(id, MISSING);
+      continue;
+    }
+    results.set(id, { exitCode: 0, stdout: content ?? Buffer.alloc(0), stderr: Buffer.from(stat) });
   }
   return results;
 }
@@ -134,23 +225,23 @@ export async function runProbe(
   // The script goes on stdin: a single argument is capped at 128 KiB, and large runs need more. Every op reads
   // /dev/null or a named file, so nothing in the script consumes the script itself.
   const stdin = buildProbeScript(unique);
-  const r = await transport.exec(
-    ['/bin/sh', '-s'],
-    options.signal ? { stdin, signal: options.signal } : { stdin },
-  );
-  if (r.exitCode !== 0) {
-    throw new BulwarkError(
-      'BULWARK_PROBE_FAILED',
-      `observing ${transport.target} failed: the probe ${describeFailure(r)}`,
+  let results: Map<string, ProbeResult> | undefined;
+  // A file that changes size between its stat and its read makes the batch unreadable; one more try settles it.
+  for (let attempt = 1; results === undefined; attempt++) {
+    const r = await transport.exec(
+      ['/bin/sh', '-s'],
+      options.signal ? { stdin, signal: options.signal } : { stdin },
     );
-  }
-  const results = parseProbeOutput(r.stdout.toString('utf8'));
-  for (const id of unique.keys()) {
-    if (!results.has(id)) {
+    if (r.exitCode !== 0) {
       throw new BulwarkError(
         'BULWARK_PROBE_FAILED',
-        `the probe of ${transport.target} returned no result for ${id}`,
+        `observing ${transport.target} failed: the probe ${describeFailure(r)}`,
       );
+    }
+    try {
+      results = resultsFor(unique, parseProbeOutput(r.stdout.toString('utf8')));
+    } catch (e) {
+      if (attempt >= 2 || !(e instanceof BulwarkError && /changed size/.test(e.message))) throw e;
     }
   }
   for (const [id, first] of aliases) {

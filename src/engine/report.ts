@@ -1,4 +1,5 @@
 /** The result of a converge or plan run: a value that every reporter and the CLI read. */
+import type { AuditReport } from '../audit/types.js';
 import type { Change, Facts } from '../resources/types.js';
 
 /** The status of one resource after a run. */
@@ -72,6 +73,8 @@ export interface RunReport {
   readonly facts?: Facts;
   /** Set when the run could not reach or observe the host at all. */
   readonly error?: ReportedError;
+  /** With `converge --audit`: the audit run right after the converge. */
+  readonly audit?: AuditReport;
 }
 
 /** Counts results by status. */

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BulwarkError } from '../errors.js';
-import { cacheRoot, PACKAGE_ENTRY } from './load.js';
+import { cacheRoot, PACKAGE_TYPES } from './load.js';
 
 function cacheDir(): string {
   return join(cacheRoot(), 'typecheck');
@@ -40,7 +40,7 @@ export async function typecheck(file: string): Promise<void> {
     allowImportingTsExtensions: true,
     types: [],
     baseUrl: '/',
-    paths: { bulwark: [PACKAGE_ENTRY.replace(/\.js$/, '.d.ts')] },
+    paths: { bulwark: [PACKAGE_TYPES] },
   };
   const program = ts.createProgram([file], options);
   const diagnostics = ts

@@ -1,0 +1,147 @@
+/** `bulwark audit`: check profiles and cookbooks against a target, report through one or more reporters. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { compileProfile } from '../audit/compile.js';
+import { isProfile } from '../audit/profile.js';
+import { audit, type AuditSources } from '../audit/run.js';
+import type { AuditSummary } from '../audit/types.js';
+import { parseWaivers, type Waivers } from '../audit/waivers.js';
+import { compileCookbook, type CompiledCookbook } from '../dsl/compile.js';
+import { isCookbook } from '../dsl/cookbook.js';
+import { loadDefaultExport, PACKAGE_ROOT } from '../engine/load.js';
+import { BulwarkError } from '../errors.js';
+import { parseReporterSpecs, writeReports } from '../report/reporters.js';
+import { colorWanted, makeStyle } from '../report/style.js';
+import { openTarget } from '../transports/index.js';
+import { EXIT, parseOverrides, reportError, requireRoot, VERSION, type Io } from './common.js';
+import type { CompiledProfile } from '../audit/compile.js';
+
+/** The profile `bulwark audit` runs when no file is given. */
+export const BASELINE_PROFILE = join(PACKAGE_ROOT, 'content', 'baseline', 'profile.ts');
+
+/** `bulwark audit --help`. */
+export const AUDIT_HELP = `Usage: bulwark audit [FILE...] [options]
+
+Checks what was really built. Each FILE is a profile (defineProfile: controls) or a cookbook (defineCookbook: each
+resource is checked against its desired state, plus the controls it carries). Without FILE, the bundled Debian 12
+baseline profile runs. Nothing on the target changes; everything is observed in one round trip.
+
+Options:
+  -t, --target TARGET       local (default) or chroot:/absolute/dir
+  -i, --input K=V           override a profile input: PROFILE.key=value (JSON when it parses); repeatable
+      --input-file FILE     input overrides from a JSON or YAML file, keyed by profile name
+  -a, --attr K=V            override a cookbook attribute: COOKBOOK.key=value; repeatable
+      --attributes FILE     cookbook attribute overrides from a JSON or YAML file
+  -w, --waivers FILE        waivers (YAML): control id -> justification, approver, expires, run
+  -r, --reporter SPEC       cli (default), json, json:PATH, junit:PATH, sarif:PATH, html:PATH; repeatable
+      --json                the same as --reporter json (the report on stdout)
+      --no-distinct-exit    exit 0 instead of 100/101 when controls failed or were skipped
+      --no-typecheck        skip type-checking the files
+  -v, --verbose             list passed controls and every check
+      --no-color            no colour (also: NO_COLOR=1)
+  -h, --help                this help
+
+Exit codes: 0 every control passed or was waived, 100 at least one control failed or could not be evaluated,
+101 none failed but some were skipped, 1 usage error or invalid input, 2 runtime error (target unreachable).
+`;
+
+const OPTIONS = {
+  target: { type: 'string', short: 't', default: 'local' },
+  input: { type: 'string', short: 'i', multiple: true, default: [] },
+  'input-file': { type: 'string' },
+  attr: { type: 'string', short: 'a', multiple: true, default: [] },
+  attributes: { type: 'string' },
+  waivers: { type: 'string', short: 'w' },
+  reporter: { type: 'string', short: 'r', multiple: true, default: [] },
+  json: { type: 'boolean', default: false },
+  'no-distinct-exit': { type: 'boolean', default: false },
+  'no-typecheck': { type: 'boolean', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  'no-color': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsConfig['options'];
+
+/** Maps audit totals to an exit code: 100 for failures or errors, 101 for skips only, else 0. */
+export function auditExitCode(summary: AuditSummary, noDistinctExit: boolean): number {
+  if (summary.failed > 0 || summary.errors > 0) return noDistinctExit ? EXIT.ok : EXIT.auditFailed;
+  if (summary.skipped > 0) return noDistinctExit ? EXIT.ok : EXIT.auditSkipped;
+  return EXIT.ok;
+}
+
+async function loadSources(
+  files: readonly string[],
+  options: { inputs: Record<string, unknown>; attributes: Record<string, unknown>; typecheck: boolean },
+): Promise<AuditSources> {
+  const profiles: CompiledProfile[] = [];
+  const cookbooks: CompiledCookbook[] = [];
+  for (const file of files) {
+    const value = await loadDefaultExport(file, { typecheck: options.typecheck });
+    if (isProfile(value)) profiles.push(compileProfile(value, { inputs: options.inputs }));
+    else if (isCookbook(value)) cookbooks.push(compileCookbook(value, { attributes: options.attributes }));
+    else {
+      throw new BulwarkError(
+        'BULWARK_PROFILE_INVALID',
+        `${file} must export a profile (defineProfile) or a cookbook (defineCookbook) as its default export`,
+      );
+    }
+  }
+  return { profiles, cookbooks };
+}
+
+/** Runs `audit` and returns the exit code. */
+export async function runAudit(args: readonly string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    io.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n\n${AUDIT_HELP}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(AUDIT_HELP);
+    return EXIT.ok;
+  }
+  const json = values.json || values.reporter.some((r) => r === 'json');
+  try {
+    if (values.target !== 'local') requireRoot('auditing a chroot target');
+    const specs = parseReporterSpecs(
+      values.json ? [...values.reporter, 'json'] : values.reporter.length > 0 ? values.reporter : ['cli'],
+    );
+    const inputs = await parseOverrides(values.input, values['input-file'], '--input');
+    const attributes = await parseOverrides(values.attr, values.attributes);
+    let waivers: Waivers = new Map();
+    if (values.waivers !== undefined) {
+      let text: string;
+      try {
+        text = readFileSync(values.waivers, 'utf8');
+      } catch (e) {
+        throw new BulwarkError(
+          'BULWARK_USAGE',
+          `cannot read the waiver file ${values.waivers}: ${String(e)}`,
+        );
+      }
+      waivers = await parseWaivers(text, values.waivers);
+    }
+    const files = positionals.length > 0 ? positionals : [BASELINE_PROFILE];
+    const sources = await loadSources(files, { inputs, attributes, typecheck: !values['no-typecheck'] });
+    const transport = openTarget(values.target);
+    const report = await audit(sources, transport, { waivers }).finally(() => transport.close());
+    const style = makeStyle(!values['no-color'] && colorWanted(io.stdout));
+    await writeReports(report, specs, {
+      stdout: io.stdout,
+      style,
+      verbose: values.verbose,
+      toolVersion: VERSION,
+    });
+    const hostError = report.hosts.find((h) => h.error !== undefined)?.error;
+    if (hostError !== undefined) {
+      io.stderr.write(`error ${hostError.code}: ${hostError.message}\n`);
+      return EXIT.runtime;
+    }
+    return auditExitCode(report.summary, values['no-distinct-exit']);
+  } catch (e) {
+    return reportError(e, io, { json, noColor: values['no-color'] });
+  }
+}

@@ -1,0 +1,108 @@
+/** What the commands share: exit codes, output streams, override parsing and error printing. */
+import { readFileSync } from 'node:fs';
+import { BulwarkError, ERROR_CODES, isBulwarkError } from '../errors.js';
+import { colorWanted, makeStyle } from '../report/style.js';
+
+/** Exit codes, as documented in docs/cli.md. */
+export const EXIT = {
+  ok: 0,
+  usage: 1,
+  runtime: 2,
+  resourcesFailed: 3,
+  auditFailed: 100,
+  auditSkipped: 101,
+} as const;
+
+/** Bulwark's version, as `--version` prints it. */
+export const VERSION = '0.1.0';
+
+/** Where the CLI writes; tests pass their own. */
+export interface Io {
+  readonly stdout: { write(s: string): unknown; isTTY?: boolean };
+  readonly stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  path.forEach((key, i) => {
+    if (i === path.length - 1) {
+      node[key] = value;
+      return;
+    }
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  });
+}
+
+/** Parses `--attr NAME.key=value` words (or `--input`) and a JSON or YAML file into overrides keyed by name. */
+export async function parseOverrides(
+  words: readonly string[],
+  file: string | undefined,
+  flag = '--attr',
+): Promise<Record<string, unknown>> {
+  let overrides: Record<string, unknown> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new BulwarkError('BULWARK_USAGE', `cannot read ${file}: ${String(e)}`);
+    }
+    try {
+      const parsed: unknown = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('not a mapping');
+      overrides = parsed as Record<string, unknown>;
+    } catch (e) {
+      throw new BulwarkError('BULWARK_USAGE', `${file} is not a JSON or YAML mapping: ${String(e)}`);
+    }
+  }
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    const path = eq < 0 ? [] : word.slice(0, eq).split('.');
+    if (eq < 0 || path.length < 2 || path.some((p) => p === '')) {
+      throw new BulwarkError(
+        'BULWARK_USAGE',
+        `${flag} ${word}: write NAME.key=value, e.g. ssh-hardening.port=2222`,
+      );
+    }
+    const raw = word.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Not JSON: keep it as a string.
+    }
+    setPath(overrides, path, value);
+  }
+  return overrides;
+}
+
+/** The exit code for an error: 1 for usage and input errors, 2 for runtime errors. */
+export function exitFor(e: unknown): number {
+  if (isBulwarkError(e)) return ERROR_CODES[e.code] === 'usage' ? EXIT.usage : EXIT.runtime;
+  return EXIT.runtime;
+}
+
+/** Prints an error as `error CODE: message` (and as JSON on stdout when asked); returns its exit code. */
+export function reportError(e: unknown, io: Io, options: { json: boolean; noColor: boolean }): number {
+  const code = isBulwarkError(e) ? e.code : 'BULWARK_INTERNAL';
+  const message = e instanceof Error ? e.message : String(e);
+  if (options.json)
+    io.stdout.write(`${JSON.stringify({ schemaVersion: 1, error: { code, message } }, null, 2)}\n`);
+  const style = makeStyle(!options.noColor && colorWanted(io.stderr));
+  io.stderr.write(`${style.red('error')} ${code}: ${message}\n`);
+  if (!isBulwarkError(e) && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
+  return exitFor(e);
+}
+
+/** Refuses to go on unless running as root, naming what needed it. */
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new BulwarkError(
+      'BULWARK_NOT_ROOT',
+      `${what} needs root: run bulwark as root (for example with sudo)`,
+    );
+  }
+}

@@ -1,0 +1,115 @@
+/** `bulwark converge` and `bulwark plan`: parse, load, compile, converge, print, map to an exit code. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { audit } from '../audit/run.js';
+import { compileCookbook } from '../dsl/compile.js';
+import { converge } from '../engine/converge.js';
+import { loadCookbook } from '../engine/load.js';
+import type { RunReport } from '../engine/report.js';
+import { formatAuditReport } from '../report/audit-text.js';
+import { formatRunReport } from '../report/converge-text.js';
+import { colorWanted, makeStyle } from '../report/style.js';
+import { openTarget } from '../transports/index.js';
+import { auditExitCode } from './audit.js';
+import { EXIT, parseOverrides, reportError, requireRoot, type Io } from './common.js';
+
+/** `bulwark converge --help`. */
+export const CONVERGE_HELP = `Usage: bulwark converge COOKBOOK [options]
+       bulwark plan COOKBOOK [options]      (the same as converge --dry-run)
+
+Brings the target to the desired state a TypeScript cookbook declares, idempotently. All reads go to the host in
+one round trip; resources are applied in declared order; notifications run at the end (or immediately).
+
+Options:
+  -t, --target TARGET       local (default) or chroot:/absolute/dir (a directory holding a Linux root)
+  -n, --dry-run             plan only: print what would change, change nothing
+      --json                print the run report as one JSON object (schema: docs/report-schema.md)
+  -a, --attr K=V            override an attribute: COOKBOOK.path.to.key=value (value parsed as JSON when it
+                            parses, else a string); repeatable
+      --attributes FILE     attribute overrides from a JSON or YAML file, keyed by cookbook name
+      --continue-on-failure go on with later resources after one fails (default: stop)
+      --backup-dir DIR      where replaced files are kept on the host (default /var/backups/bulwark)
+      --audit               after converging (also after a failed converge), audit the cookbook: every resource
+                            against its desired state, plus the controls the cookbook carries
+      --enforce             with --audit: exit 100 when a control failed (101 when some were skipped)
+      --no-typecheck        skip type-checking the cookbook (it is cached by content, so this rarely matters)
+  -v, --verbose             list up-to-date resources too
+      --no-color            no colour (also: NO_COLOR=1); colour is used only on a terminal
+  -h, --help                this help
+
+Exit codes: 0 converged (or planned), 1 usage error or invalid cookbook, 2 runtime error,
+3 one or more resources or notifications failed; with --audit --enforce, 100 or 101 as for bulwark audit.
+`;
+
+const OPTIONS = {
+  target: { type: 'string', short: 't', default: 'local' },
+  'dry-run': { type: 'boolean', short: 'n', default: false },
+  json: { type: 'boolean', default: false },
+  attr: { type: 'string', short: 'a', multiple: true, default: [] },
+  attributes: { type: 'string' },
+  'continue-on-failure': { type: 'boolean', default: false },
+  'backup-dir': { type: 'string' },
+  audit: { type: 'boolean', default: false },
+  enforce: { type: 'boolean', default: false },
+  'no-typecheck': { type: 'boolean', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  'no-color': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsConfig['options'];
+
+/** Runs `converge` (or `plan` when `dryRunCommand`) and returns the exit code. */
+export async function runConverge(args: readonly string[], dryRunCommand: boolean, io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    io.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n\n${CONVERGE_HELP}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(CONVERGE_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1 || positionals[0] === undefined) {
+    io.stderr.write(`bulwark: give exactly one cookbook file\n\n${CONVERGE_HELP}`);
+    return EXIT.usage;
+  }
+  const dryRun = dryRunCommand || values['dry-run'];
+  const style = makeStyle(!values['no-color'] && !values.json && colorWanted(io.stdout));
+  try {
+    if (!dryRun) requireRoot('converging');
+    else if (values.target !== 'local') requireRoot('planning on a chroot target');
+    const attributes = await parseOverrides(values.attr, values.attributes);
+    const transport = openTarget(values.target);
+    const cookbook = await loadCookbook(positionals[0], { typecheck: !values['no-typecheck'] });
+    const compiled = compileCookbook(cookbook, { attributes });
+    let report: RunReport;
+    let auditCode: number = EXIT.ok;
+    let auditOut = '';
+    try {
+      report = await converge(compiled, transport, {
+        dryRun,
+        continueOnFailure: values['continue-on-failure'],
+        ...(values['backup-dir'] === undefined ? {} : { backupDir: values['backup-dir'] }),
+      });
+      if (values.audit) {
+        const audited = await audit({ profiles: [], cookbooks: [compiled] }, transport);
+        auditCode = auditExitCode(audited.summary, false);
+        auditOut = values.json ? '' : `\n${formatAuditReport(audited, style, { verbose: values.verbose })}\n`;
+        if (values.json) report = { ...report, audit: audited };
+      }
+    } finally {
+      await transport.close();
+    }
+    io.stdout.write(
+      values.json
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : `${formatRunReport(report, style, values.verbose)}\n${auditOut}`,
+    );
+    const failed = report.summary.failed > 0 || report.notifications.some((n) => n.status === 'failed');
+    if (failed) return EXIT.resourcesFailed;
+    return values.enforce ? auditCode : EXIT.ok;
+  } catch (e) {
+    return reportError(e, io, { json: values.json, noColor: values['no-color'] });
+  }
+}
