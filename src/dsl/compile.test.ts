@@ -136,3 +136,30 @@ test('hostile paths are refused before anything runs', () => {
     );
   }
 });
+
+test('two resources naming the same service or package under different addresses are duplicates', () => {
+  const services = defineCookbook({
+    name: 's',
+    recipe: (r) => {
+      r.service('ssh', { running: true });
+      r.service('ssh.service', { running: false });
+    },
+  });
+  assert.throws(
+    () => compileCookbook(services),
+    (e) =>
+      isBulwarkError(e, 'BULWARK_RESOURCE_DUPLICATE') &&
+      /service ssh is also managed by service\[ssh\]/.test(e.message),
+  );
+  const packages = defineCookbook({
+    name: 'p',
+    recipe: (r) => {
+      r.package(['vim', 'vsftpd'], { action: 'install' });
+      r.package('vsftpd', { action: 'purge' });
+    },
+  });
+  assert.throws(
+    () => compileCookbook(packages),
+    (e) => isBulwarkError(e, 'BULWARK_RESOURCE_DUPLICATE') && /package vsftpd/.test(e.message),
+  );
+});

@@ -3,7 +3,9 @@
  * merges attribute overrides into defaults, runs the recipes, and validates everything, collecting every problem.
  */
 import { BulwarkError, throwProblems, type ErrorCode, type Problem } from '../errors.js';
+import { packageKeys } from '../resources/package.js';
 import { PROVIDERS } from '../resources/registry.js';
+import { serviceKey } from '../resources/service.js';
 import type { ControlFn } from '../audit/profile.js';
 import {
   COMMON_OPTIONS,
@@ -236,6 +238,13 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
 
   const warnings: string[] = [];
   const addresses = new Map<string, ResourceDecl>();
+  // Different addresses can name the same thing on the host: service[ssh] and service[ssh.service], or one package
+  // in two package resources. Two resources fighting over one thing never converge, so that is an error too.
+  const identities = new Map<string, ResourceDecl>();
+  const identityOf: Readonly<Record<string, (d: ResourceDecl) => readonly string[]>> = {
+    service: (d) => [serviceKey(d.name)],
+    package: (d) => (Array.isArray(d.props['names']) ? packageKeys(d.props['names'] as string[]) : []),
+  };
   for (const decl of resources) {
     const provider = PROVIDERS[decl.type];
     if (provider === undefined) {
@@ -256,6 +265,17 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
       continue;
     }
     addresses.set(decl.address, decl);
+    for (const key of identityOf[decl.type]?.(decl) ?? []) {
+      const other = identities.get(`${decl.type}:${key}`);
+      if (other !== undefined) {
+        found.push({
+          code: 'BULWARK_RESOURCE_DUPLICATE',
+          at: decl.address,
+          message: `${decl.type} ${key} is also managed by ${other.address}; manage it in one resource`,
+        });
+      }
+      identities.set(`${decl.type}:${key}`, decl);
+    }
     for (const key of Object.keys(decl.props)) {
       if (!provider.knownProps.includes(key)) {
         found.push({

@@ -150,7 +150,7 @@ test('sensitive resources never show their values, diffs or error details', asyn
     r.file('/etc/secret-fail', {
       content: `${secret}\n`,
       sensitive: true,
-      verify: ['/bin/sh', '-c', `echo ${secret} >&2; exit 1`],
+      verify: ['/bin/sh', '-c', `echo ${secret} >&2; exit 1`, 'verify', '%{path}'],
     });
   });
   const report = await converge(c, h.transport, { continueOnFailure: true });

@@ -127,7 +127,8 @@ export async function converge(
     try {
       const w: string[] = [];
       await fn(decl.name, decl.props, makeContext(w));
-      warnings.push(...w.map((m) => `${target}: ${m}`));
+      const hidden = decl.options.sensitive === true;
+      warnings.push(...w.map((m) => `${target}: ${hidden ? REDACTED : m}`));
       notificationResults.push({ target, action, timing, by, status: 'ran' });
       stale = true;
       return true;

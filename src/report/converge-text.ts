@@ -28,7 +28,7 @@ export function formatResource(r: ResourceResult, style: Style, verbose: boolean
       for (const c of r.changes) {
         lines.push(`            ${describeChange(c)}`);
         if (c.diff !== undefined && c.diff !== '') {
-          for (const d of c.diff.split('\n').slice(0, 40)) {
+          for (const d of c.diff.replace(/\n$/, '').split('\n').slice(0, 40)) {
             const colour = d.startsWith('+') ? style.green : d.startsWith('-') ? style.red : style.dim;
             lines.push(`              ${colour(d)}`);
           }

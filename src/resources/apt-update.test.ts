@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalRepo, REPO_SOURCE } from '../testing/apt-repo.js';
-import { createTestHost, type TestHost } from '../testing/host.js';
+import { useTestHost, type TestHost } from '../testing/host.js';
 import { convergeOne, observe } from '../testing/provider.js';
 import {
   aptUpdateProvider,
@@ -11,31 +11,24 @@ import {
   type AptUpdateProps,
   type AptUpdateState,
 } from './apt-update.js';
-import type { Facts } from './types.js';
-
-const FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
+import { FACTS, probeResult } from './test-helpers.js';
 
 const NOW = 1_800_000_000;
 const DAY = 86_400;
 
 function diff(props: AptUpdateProps, state: AptUpdateState) {
-  return aptUpdateProvider.diff('default', props, state, FACTS);
+  return aptUpdateProvider.diff('apt', props, state, FACTS);
 }
 
-test('aptUpdate validate accepts a whole number of seconds and refuses anything else', () => {
-  assert.deepEqual(aptUpdateProvider.validate('default', {}), []);
-  assert.deepEqual(aptUpdateProvider.validate('default', { maxAgeSeconds: 0 }), []);
-  assert.deepEqual(aptUpdateProvider.validate('daily', { maxAgeSeconds: 3600 }), []);
+test('aptUpdate validate accepts the name the DSL gives it, apt, and a whole number of seconds', () => {
+  assert.deepEqual(aptUpdateProvider.validate('apt', {}), []);
+  assert.deepEqual(aptUpdateProvider.validate('apt', { maxAgeSeconds: 0 }), []);
+  assert.deepEqual(aptUpdateProvider.validate('apt', { maxAgeSeconds: 3600 }), []);
+});
+
+test('aptUpdate validate refuses a maximum age that is not a whole number of seconds', () => {
   for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '3600', null]) {
-    const problems = aptUpdateProvider.validate('default', {
+    const problems = aptUpdateProvider.validate('apt', {
       maxAgeSeconds: bad,
     } as unknown as AptUpdateProps);
     assert.equal(problems.length, 1, String(bad));
@@ -45,14 +38,16 @@ test('aptUpdate validate accepts a whole number of seconds and refuses anything 
 });
 
 test('aptUpdate validate refuses a hostile or empty resource name', () => {
-  for (const name of ['', 'default; reboot', '$(id)', 'a\nb', 'a b']) {
-    assert.equal(aptUpdateProvider.validate(name, {}).length, 1, JSON.stringify(name));
+  for (const name of ['', 'apt; reboot', '$(id)', 'a\nb', 'a b']) {
+    const problems = aptUpdateProvider.validate(name, {});
+    assert.equal(problems.length, 1, JSON.stringify(name));
+    assert.match(problems[0]?.message ?? '', /names this resource 'apt'/);
   }
 });
 
 test('aptUpdate probe is one exec of a fixed script, whatever the props', () => {
-  const a = aptUpdateProvider.probe('default', {});
-  const b = aptUpdateProvider.probe('other', { maxAgeSeconds: 5 });
+  const a = aptUpdateProvider.probe('apt', {});
+  const b = aptUpdateProvider.probe('apt', { maxAgeSeconds: 5 });
   assert.deepEqual(a, b);
   assert.deepEqual(Object.keys(a), ['age']);
   assert.equal(a['age']?.kind, 'exec');
@@ -74,8 +69,8 @@ test('parseAptUpdateProbe reads the host time and newest mtimes, with 0 meaning 
 });
 
 test('aptUpdate read refuses to guess when the probe failed', () => {
-  const failed = { exitCode: 1, stdout: Buffer.from(''), stderr: Buffer.from('date: not found') };
-  assert.throws(() => aptUpdateProvider.read('default', {}, { age: failed }, FACTS), /date: not found/);
+  const failed = probeResult('', 1, 'date: not found');
+  assert.throws(() => aptUpdateProvider.read('apt', {}, { age: failed }, FACTS), /date: not found/);
 });
 
 test('aptUpdate diff wants a refresh when the index is older than the maximum age or missing', () => {
@@ -96,9 +91,8 @@ test('aptUpdate diff counts a recent success stamp even when apt left the lists 
   assert.equal(indexAge({ now: NOW, newestList: NOW + 100, newestStamp: null }), 0);
 });
 
-async function localOnlyHost(t: { after: (fn: () => Promise<void>) => void }): Promise<TestHost> {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+async function localOnlyHost(t: { after(fn: () => unknown): void }): Promise<TestHost> {
+  const host = await useTestHost(t);
   await createLocalRepo(host, [{ name: 'bwt-index', version: '1.0' }], { only: true });
   return host;
 }
@@ -110,7 +104,7 @@ async function stampExists(host: TestHost): Promise<boolean> {
 test('aptUpdate refreshes old lists once, and the next run sees a fresh index', async (t) => {
   const host = await localOnlyHost(t);
   await host.sh(`touch -d '3 days ago' /var/lib/apt/lists/* && rm -f /var/lib/apt/periodic/*`);
-  const r = await convergeOne(host.transport, aptUpdateProvider, 'default', {});
+  const r = await convergeOne(host.transport, aptUpdateProvider, 'apt', {});
   assert.equal(r.before.length, 1);
   assert.equal(r.before[0]?.property, 'index age');
   assert.match(r.before[0]?.from ?? '', /^2592\d\ds$/);
@@ -119,17 +113,17 @@ test('aptUpdate refreshes old lists once, and the next run sees a fresh index', 
   // apt really ran: it rebuilt the list of the local repository.
   const lists = await host.sh('ls /var/lib/apt/lists');
   assert.match(lists.stdout.toString(), /_srv_bulwark-repo_\._Packages/);
-  const again = await convergeOne(host.transport, aptUpdateProvider, 'default', {});
+  const again = await convergeOne(host.transport, aptUpdateProvider, 'apt', {});
   assert.deepEqual(again.before, []);
 });
 
 test('aptUpdate leaves a fresh index alone and honours maxAgeSeconds', async (t) => {
   const host = await localOnlyHost(t);
   await host.sh(`rm -f /var/lib/apt/periodic/* && touch -d '2 hours ago' /var/lib/apt/lists/*`);
-  const fresh = await convergeOne(host.transport, aptUpdateProvider, 'default', {});
+  const fresh = await convergeOne(host.transport, aptUpdateProvider, 'apt', {});
   assert.deepEqual(fresh.before, []);
   assert.ok(!(await stampExists(host)), 'no refresh happened, so no stamp was written');
-  const hourly = await convergeOne(host.transport, aptUpdateProvider, 'hourly', { maxAgeSeconds: 3600 });
+  const hourly = await convergeOne(host.transport, aptUpdateProvider, 'apt', { maxAgeSeconds: 3600 });
   assert.equal(hourly.before.length, 1);
   assert.deepEqual(hourly.after, []);
   assert.ok(await stampExists(host));
@@ -139,12 +133,12 @@ test('aptUpdate fails clearly when a source cannot be fetched and writes no stam
   const host = await localOnlyHost(t);
   await host.sh(`echo 'deb [trusted=yes] file:/srv/no-such-repo ./' >> ${REPO_SOURCE}`);
   await host.sh(`touch -d '3 days ago' /var/lib/apt/lists/* && rm -f /var/lib/apt/periodic/*`);
-  await assert.rejects(convergeOne(host.transport, aptUpdateProvider, 'default', {}), (e: Error) => {
+  await assert.rejects(convergeOne(host.transport, aptUpdateProvider, 'apt', {}), (e: Error) => {
     assert.equal((e as { code?: string }).code, 'BULWARK_APPLY_FAILED');
     assert.match(e.message, /no-such-repo/);
     return true;
   });
   assert.ok(!(await stampExists(host)));
-  const seen = await observe(host.transport, aptUpdateProvider, 'default', {});
+  const seen = await observe(host.transport, aptUpdateProvider, 'apt', {});
   assert.equal(seen.changes.length, 1, 'the failed refresh is retried on the next run');
 });

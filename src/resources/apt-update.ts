@@ -4,9 +4,10 @@
  * mtimes alone would call a fresh index old; a successful refresh therefore also touches apt's usual success stamp,
  * and the age is measured from the newest of the stamps and the lists.
  */
-import { BulwarkError, type Problem } from '../errors.js';
+import { BulwarkError } from '../errors.js';
 import { describeFailure } from '../transports/shell-transport.js';
 import type { Provider } from './types.js';
+import { problem, problems } from './validate.js';
 
 /** Props of an `aptUpdate` resource. */
 export interface AptUpdateProps {
@@ -78,31 +79,30 @@ export function parseAptUpdateProbe(output: string): AptUpdateState {
   return { now, newestList: list > 0 ? list : null, newestStamp: stamp > 0 ? stamp : null };
 }
 
-/** The provider of `aptUpdate[name]`. */
+/** The provider of `aptUpdate[apt]`, the one name the DSL gives it. */
 export const aptUpdateProvider: Provider<AptUpdateProps, AptUpdateState> = {
   type: 'aptUpdate',
   knownProps: ['maxAgeSeconds'],
 
   validate(name, props) {
     const at = `aptUpdate[${name}]`;
-    const problems: Problem[] = [];
-    if (!NAME.test(name)) {
-      problems.push({
-        code: 'BULWARK_RESOURCE_INVALID',
-        at,
-        message: `${JSON.stringify(name)} is not a valid name: use letters, digits and _ . @ -, e.g. 'default'`,
-      });
-    }
     const max: unknown = props.maxAgeSeconds;
-    if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0)) {
-      problems.push({
-        code: 'BULWARK_RESOURCE_INVALID',
-        at,
-        property: 'maxAgeSeconds',
-        message: `maxAgeSeconds must be a whole number of seconds, 0 or more, found ${JSON.stringify(max)}`,
-      });
-    }
-    return problems;
+    return problems(
+      NAME.test(name)
+        ? undefined
+        : problem(
+            at,
+            undefined,
+            `${JSON.stringify(name)} is not a valid name: the DSL names this resource 'apt'`,
+          ),
+      max === undefined || (typeof max === 'number' && Number.isSafeInteger(max) && max >= 0)
+        ? undefined
+        : problem(
+            at,
+            'maxAgeSeconds',
+            `must be a whole number of seconds, 0 or more, not ${JSON.stringify(max)}`,
+          ),
+    );
   },
 
   probe() {

@@ -1,25 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBulwarkError } from '../errors.js';
-import { createTestHost } from '../testing/host.js';
+import { useTestHost } from '../testing/host.js';
 import { convergeOne, observe } from '../testing/provider.js';
-import type { Facts } from './types.js';
+import { FACTS, sh } from './test-helpers.js';
 import {
   configLineProvider,
   editConfigLine,
   type ConfigLineProps,
   type ConfigLineState,
 } from './config-line.js';
-
-const FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
 
 const present = (text: string, line: string, match?: RegExp) =>
   editConfigLine(text, { ensure: 'present', line, ...(match === undefined ? {} : { match }) });
@@ -132,6 +122,19 @@ test('hostile or malformed props are all refused before anything runs', () => {
   }
 });
 
+test('mode is an octal mode: 0o600 or a string such as 0644, never a decimal number like 644', () => {
+  const props = (mode: unknown) => ({ path: '/etc/x', line: 'l', mode }) as unknown as ConfigLineProps;
+  for (const mode of [0o600, '0644', '600']) {
+    assert.deepEqual(configLineProvider.validate('/etc/x#a', props(mode)), [], String(mode));
+  }
+  const decimal = configLineProvider.validate('/etc/x#a', props(644));
+  assert.deepEqual(
+    decimal.map((p) => p.property),
+    ['mode'],
+  );
+  assert.match(decimal[0]?.message ?? '', /644 is a decimal number \(octal 1204\)/);
+});
+
 // --- provider: diff ---
 
 const fileState = (content: string): ConfigLineState => ({
@@ -175,15 +178,8 @@ test('diff of absent names the removed lines', () => {
 
 // --- real hosts ---
 
-async function sh(host: Awaited<ReturnType<typeof createTestHost>>, script: string): Promise<string> {
-  const r = await host.sh(script);
-  assert.equal(r.exitCode, 0, r.stderr.toString());
-  return r.stdout.toString();
-}
-
 test('a line is added to a real file once, with a backup, and the second converge changes nothing', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const path = '/etc/security/limits.conf';
   await sh(host, `mkdir -p /etc/security && printf '# limits\\n*\\thard\\tnofile\\t1024\\n' > ${path}`);
   const props: ConfigLineProps = { path, line: '* hard core 0' };
@@ -195,8 +191,7 @@ test('a line is added to a real file once, with a backup, and the second converg
 });
 
 test('match replaces the PASS_MAX_DAYS line of login.defs on a real host', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const path = '/etc/login.defs';
   const original = await sh(host, `cat ${path}`);
   const props: ConfigLineProps = { path, line: 'PASS_MAX_DAYS\t60', match: '^PASS_MAX_DAYS\\s' };
@@ -210,8 +205,7 @@ test('match replaces the PASS_MAX_DAYS line of login.defs on a real host', async
 });
 
 test('absent removes a line from a real file, keeping mode and owner', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await sh(
     host,
     "printf 'keep\\nDROP me\\nkeep too\\n' > /etc/x.conf && chmod 600 /etc/x.conf && chgrp nogroup /etc/x.conf",
@@ -225,8 +219,7 @@ test('absent removes a line from a real file, keeping mode and owner', async (t)
 });
 
 test('a missing file is created with the line, and absent on a missing file is up to date', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const props: ConfigLineProps = { path: '/etc/new.conf', line: 'hello', mode: 0o640 };
   const r = await convergeOne(host.transport, configLineProvider, '/etc/new.conf#hello', props);
   assert.deepEqual(r.after, []);
@@ -239,9 +232,23 @@ test('a missing file is created with the line, and absent on a missing file is u
   assert.deepEqual(o.changes, []);
 });
 
+test('a symlink is refused at apply and left pointing at its untouched target', async (t) => {
+  const host = await useTestHost(t);
+  await sh(host, "printf 'a\\n' > /etc/real.conf && ln -s real.conf /etc/link.conf");
+  const props: ConfigLineProps = { path: '/etc/link.conf', line: 'b' };
+  const seen = await observe(host.transport, configLineProvider, '/etc/link.conf#b', props);
+  assert.deepEqual(seen.changes, [{ property: 'type', from: 'symlink', to: 'file' }]);
+  await assert.rejects(
+    convergeOne(host.transport, configLineProvider, '/etc/link.conf#b', props),
+    (e: unknown) =>
+      isBulwarkError(e, 'BULWARK_APPLY_FAILED') &&
+      e.message === '/etc/link.conf is a symlink; manage its target or remove the link first',
+  );
+  assert.equal(await sh(host, 'readlink /etc/link.conf; cat /etc/real.conf'), 'real.conf\na\n');
+});
+
 test('a failing verify keeps the old file byte for byte', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await sh(host, "printf 'ok\\n' > /etc/v.conf");
   const props: ConfigLineProps = {
     path: '/etc/v.conf',

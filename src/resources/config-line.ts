@@ -4,23 +4,25 @@
  * ID is a short label the author picks, so one file can hold several managed lines with readable, stable addresses
  * (e.g. `configLine[/etc/pam.d/common-password#pwquality]`).
  */
-import type { Problem } from '../errors.js';
 import {
-  checkPath,
-  checkWriteProps,
-  decodeText,
-  encodeText,
-  fromEncoding,
+  applyEdit,
+  checkEditedFileProps,
+  editChanges,
   insertLine,
   intoEncoding,
   joinLines,
-  readFileState,
+  planEdit,
+  probeEditedFile,
+  readEditedFile,
   splitLines,
-  unifiedDiff,
-  writeEdited,
+  type EditedFileProps,
+  type EditedFileState,
   type FileState,
+  type PlannedEdit,
+  type TextEncoding,
 } from './text-edit.js';
-import type { Change, Provider } from './types.js';
+import type { Provider } from './types.js';
+import { problem } from './validate.js';
 
 /**
  * Props of a `configLine` resource, named `${path}#${id}`: the path, `#`, and a label chosen by the author (no
@@ -30,7 +32,7 @@ import type { Change, Provider } from './types.js';
  * `match` is `line`), nothing changes; with `match`, the first line matching it is replaced by `line`; otherwise `line`
  * is appended at the end. `absent`: every line equal to `line` or matching `match` is removed.
  */
-export interface ConfigLineProps {
+export interface ConfigLineProps extends EditedFileProps {
   /** Absolute path of the file; must equal the part of the name before the `#`. */
   readonly path: string;
   /** The exact line (without line ending); required when `ensure` is `present`. */
@@ -42,19 +44,10 @@ export interface ConfigLineProps {
    * the first match is replaced by `line`; with `absent`, every match is removed. @default only `line` itself
    */
   readonly match?: string;
-  /** Permission bits when the file is created; an existing file keeps its mode, owner and group. @default 0o644 */
-  readonly mode?: number;
-  /**
-   * A command run against the new content before it replaces the file, `%{path}` standing for the new content's
-   * path; when it fails the old file stays. @default none
-   */
-  readonly verify?: readonly string[];
 }
 
 /** What `configLine` observed: the file as the probe saw it. */
-export interface ConfigLineState {
-  readonly file: FileState;
-}
+export type ConfigLineState = EditedFileState;
 
 /** One line edit, for `editConfigLine`. */
 export interface ConfigLineEdit {
@@ -103,13 +96,21 @@ function compile(match: string | undefined): RegExp | undefined {
   }
 }
 
-function editFor(props: ConfigLineProps, encoding: 'utf8' | 'latin1'): ConfigLineEdit {
+function editFor(props: ConfigLineProps, encoding: TextEncoding): ConfigLineEdit {
   const match = compile(props.match);
   return {
     ensure: props.ensure ?? 'present',
     ...(props.line === undefined ? {} : { line: intoEncoding(props.line, encoding) }),
     ...(match === undefined ? {} : { match }),
   };
+}
+
+/** The edit of the observed file; `seen` holds the lines it replaces or removes. */
+function plan(props: ConfigLineProps, file: FileState): PlannedEdit | null {
+  return planEdit(file, props.ensure !== 'absent', (text, encoding) => {
+    const r = editConfigLine(text, editFor(props, encoding));
+    return { text: r.text, seen: r.removed };
+  });
 }
 
 function describeRemoved(removed: readonly string[]): string | null {
@@ -125,29 +126,19 @@ export const configLineProvider: Provider<ConfigLineProps, ConfigLineState> = {
 
   validate(name, props) {
     const at = `configLine[${name}]`;
-    const problems: Problem[] = [];
+    const found = checkEditedFileProps(at, props);
     const bad = (property: string | undefined, message: string): void => {
-      problems.push({
-        code: 'BULWARK_RESOURCE_INVALID',
-        at,
-        ...(property === undefined ? {} : { property }),
-        message,
-      });
+      found.push(problem(at, property, message));
     };
-    problems.push(...checkPath(at, 'path', props.path));
     if (typeof props.path === 'string') {
       const id = name.startsWith(`${props.path}#`) ? name.slice(props.path.length + 1) : undefined;
       if (id === undefined || id === '' || /[\s\p{Cc}]/u.test(id)) {
         bad(undefined, `the name must be PATH#ID with an ID without whitespace, e.g. ${props.path}#my-line`);
       }
     }
-    const ensure: unknown = props.ensure;
-    if (ensure !== undefined && ensure !== 'present' && ensure !== 'absent') {
-      bad('ensure', "must be 'present' or 'absent'");
-    }
     const line: unknown = props.line;
     if (line === undefined) {
-      if (ensure !== 'absent') bad('line', "is required unless ensure is 'absent'");
+      if (props.ensure !== 'absent') bad('line', "is required unless ensure is 'absent'");
       else if (props.match === undefined) bad('line', "or match is required with ensure 'absent'");
     } else if (typeof line !== 'string' || line === '') {
       bad('line', 'must be a non-empty string');
@@ -162,58 +153,22 @@ export const configLineProvider: Provider<ConfigLineProps, ConfigLineState> = {
         bad('match', `${JSON.stringify(match)} is not a valid JavaScript regular expression`);
       }
     }
-    problems.push(...checkWriteProps(at, props));
-    return problems;
+    return found;
   },
 
-  probe(_name, props) {
-    return { file: { kind: 'file', path: props.path } };
-  },
+  probe: (_name, props) => probeEditedFile(props.path),
 
-  read(_name, props, results) {
-    return { file: readFileState(props.path, results['file']) };
-  },
+  read: (_name, props, results) => readEditedFile(props.path, results),
 
-  diff(_name, props, state) {
-    const file = state.file;
-    if (file.kind === 'other') return [{ property: 'type', from: file.stat.type, to: 'file' }];
-    const absent = props.ensure === 'absent';
-    let before = '';
-    let after: string;
-    let removed: readonly string[] = [];
-    if (file.kind === 'missing') {
-      if (absent) return [];
-      after = editConfigLine('', editFor(props, 'utf8')).text;
-    } else {
-      const decoded = decodeText(file.content);
-      const r = editConfigLine(decoded.text, editFor(props, decoded.encoding));
-      if (r.text === decoded.text) return [];
-      before = fromEncoding(decoded.text, decoded.encoding);
-      after = fromEncoding(r.text, decoded.encoding);
-      removed = r.removed.map((l) => fromEncoding(l, decoded.encoding));
-    }
-    const change: Change = {
+  diff(_name, props, { file }) {
+    return editChanges(props.path, file, plan(props, file), (p) => ({
       property: 'line',
-      from: describeRemoved(removed),
-      to: absent ? null : (props.line ?? null),
-      diff: unifiedDiff(before, after, { path: props.path, created: file.kind === 'missing' }),
-    };
-    return [change];
+      from: describeRemoved(p.seen),
+      to: props.ensure === 'absent' ? null : (props.line ?? null),
+    }));
   },
 
-  async apply(_name, props, state, _changes, ctx) {
-    const file = state.file;
-    let content: Buffer = Buffer.alloc(0);
-    if (file.kind === 'file') {
-      const decoded = decodeText(file.content);
-      content = encodeText(
-        editConfigLine(decoded.text, editFor(props, decoded.encoding)).text,
-        decoded.encoding,
-      );
-    } else if (file.kind === 'missing') {
-      if (props.ensure === 'absent') return;
-      content = Buffer.from(editConfigLine('', editFor(props, 'utf8')).text, 'utf8');
-    }
-    await writeEdited(props.path, file, content, ctx, props);
+  async apply(_name, props, { file }, _changes, ctx) {
+    await applyEdit(props, file, plan(props, file), ctx);
   },
 };

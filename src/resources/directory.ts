@@ -1,10 +1,11 @@
 /** `directory`: a directory's existence, mode, owner and group. */
-import { parseStat } from '../transports/shell-transport.js';
+import { BulwarkError } from '../errors.js';
 import type { FileStat } from '../transports/transport.js';
-import { applyOwnership, modeBits, ownershipChanges, validateOwnership } from './file.js';
-import { formatMode, type Mode } from './mode.js';
+import { applyOwnership, ownershipChanges, validateOwnership } from './file.js';
+import { formatMode, modeBits, type Mode } from './mode.js';
+import { readFileState } from './text-edit.js';
 import type { Provider } from './types.js';
-import { checkPath, problems } from './validate.js';
+import { checkBoolean, checkEnsure, checkPath, problem, problems } from './validate.js';
 
 /** Desired state of one directory. */
 export interface DirectoryProps {
@@ -31,26 +32,24 @@ export const directoryProvider: Provider<DirectoryProps, DirectoryState> = {
 
   validate(name, props) {
     const at = `directory[${name}]`;
-    const found = [checkPath(name, at), ...validateOwnership(at, props, 'directory')];
-    if (props.ensure === 'absent' && name === '/') {
-      found.push({
-        code: 'BULWARK_RESOURCE_INVALID',
-        at,
-        property: 'ensure',
-        message: 'refusing to remove /',
-      });
-    }
-    return problems(...found);
+    return [
+      ...problems(
+        checkPath(name, at),
+        checkEnsure(props.ensure, at),
+        props.ensure === 'absent' && name === '/' ? problem(at, 'ensure', 'refusing to remove /') : undefined,
+        checkBoolean(props.recursive, at, 'recursive'),
+      ),
+      ...validateOwnership(at, props, 'directory'),
+    ];
   },
 
   probe(name) {
     return { dir: { kind: 'stat', path: name } };
   },
 
-  read(_name, _props, results) {
-    const r = results['dir'];
-    if (r === undefined || r.exitCode === 3) return { stat: null };
-    return { stat: parseStat(r.stderr.toString('utf8')) };
+  read(name, _props, results) {
+    const seen = readFileState(name, results['dir']);
+    return { stat: seen.kind === 'missing' ? null : seen.stat };
   },
 
   diff(_name, props, { stat }) {
@@ -67,7 +66,10 @@ export const directoryProvider: Provider<DirectoryProps, DirectoryState> = {
       return;
     }
     if (stat !== null && stat.type !== 'directory') {
-      throw new Error(`${name} exists and is a ${stat.type}, not a directory`);
+      throw new BulwarkError(
+        'BULWARK_APPLY_FAILED',
+        `${name} exists and is a ${stat.type}, not a directory; remove it first, or manage it with a file resource`,
+      );
     }
     if (stat === null) {
       const mode = formatMode(modeBits(props.mode, 'directory', 0o755));

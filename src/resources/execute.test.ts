@@ -1,20 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBulwarkError } from '../errors.js';
-import { createTestHost } from '../testing/host.js';
+import { useTestHost } from '../testing/host.js';
 import { applyContext, convergeOne, observe } from '../testing/provider.js';
-import type { Facts } from './types.js';
+import { FACTS, sh } from './test-helpers.js';
 import { commandArgv, executeProvider, type ExecuteProps } from './execute.js';
-
-const FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
 
 test('valid props give no problems', () => {
   assert.deepEqual(
@@ -130,15 +120,8 @@ test('lint warns only when there is neither creates nor a guard', () => {
 
 // --- real hosts ---
 
-async function sh(host: Awaited<ReturnType<typeof createTestHost>>, script: string): Promise<string> {
-  const r = await host.sh(script);
-  assert.equal(r.exitCode, 0, r.stderr.toString());
-  return r.stdout.toString();
-}
-
 test('a command with creates runs once and is then up to date', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const props: ExecuteProps = {
     command: ['/bin/sh', '-c', 'echo ran >> /var/log/ran.log && touch /var/lib/done'],
     creates: '/var/lib/done',
@@ -153,8 +136,7 @@ test('a command with creates runs once and is then up to date', async (t) => {
 });
 
 test('the run action runs the command even when creates exists', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await sh(host, 'touch /done');
   const props: ExecuteProps = { command: ['/bin/sh', '-c', 'echo x >> /count'], creates: '/done' };
   const o = await observe(host.transport, executeProvider, 'count', props);
@@ -164,8 +146,7 @@ test('the run action runs the command even when creates exists', async (t) => {
 });
 
 test('a command that does not create its creates path runs but warns', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const props: ExecuteProps = { command: ['true'], creates: '/never' };
   const r = await convergeOne(host.transport, executeProvider, 'forgetful', props);
   assert.equal(r.after.length, 1);
@@ -173,8 +154,7 @@ test('a command that does not create its creates path runs but warns', async (t)
 });
 
 test('a failing command fails with its exit code and the tail of its stderr', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const props: ExecuteProps = { command: ['/bin/sh', '-c', 'echo noise; echo "it broke" >&2; exit 3'] };
   await assert.rejects(
     convergeOne(host.transport, executeProvider, 'broken', props),
@@ -185,8 +165,7 @@ test('a failing command fails with its exit code and the tail of its stderr', as
 });
 
 test('an exit code listed in returns counts as success', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const props: ExecuteProps = {
     command: ['/bin/sh', '-c', 'touch /ok; exit 2'],
     returns: [0, 2],
@@ -197,8 +176,7 @@ test('an exit code listed in returns counts as success', async (t) => {
 });
 
 test('a command that runs too long is killed and reported as a timeout', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const started = Date.now();
   await assert.rejects(
     convergeOne(host.transport, executeProvider, 'slow', { command: ['sleep', '30'], timeoutSeconds: 0.5 }),
@@ -208,8 +186,7 @@ test('a command that runs too long is killed and reported as a timeout', async (
 });
 
 test('cwd, environment and user reach the command, and no shell expands the values', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await sh(host, 'mkdir -p /srv/work && chmod 777 /srv/work');
   const props: ExecuteProps = {
     command: [

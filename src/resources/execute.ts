@@ -3,10 +3,10 @@
  * through `creates` (a path whose existence means the work is done) or an engine guard (`onlyIf`/`notIf`); `lint`
  * says so when neither is given. Its `run` action runs the command for a notification whatever `creates` says.
  */
-import { posix } from 'node:path';
 import { BulwarkError, type Problem } from '../errors.js';
 import { quoteArgv } from '../transports/quote.js';
 import type { ApplyContext, Provider } from './types.js';
+import { checkAccount, checkArgv, checkPath, problem, problems } from './validate.js';
 
 /** Props of an `execute` resource; its name is a label chosen by the author, e.g. `execute[update-grub]`. */
 export interface ExecuteProps {
@@ -32,22 +32,9 @@ export interface ExecuteState {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 const LABEL_BAD = /[\p{Cc}]/u;
 const DEFAULT_TIMEOUT_SECONDS = 600;
 const TAIL = 2000;
-
-function checkAbsolute(at: string, property: string, value: unknown, problems: Problem[]): void {
-  const bad = (message: string): void => {
-    problems.push({ code: 'BULWARK_RESOURCE_INVALID', at, property, message });
-  };
-  if (typeof value !== 'string') bad('must be a string holding an absolute path');
-  else if (/[\0\n\r]/.test(value)) bad('must not contain a NUL byte or a line break');
-  else if (!value.startsWith('/')) bad(`${JSON.stringify(value)} must be an absolute path (starting with /)`);
-  else if (posix.normalize(value) !== value && `${posix.normalize(value)}/` !== value) {
-    bad(`${JSON.stringify(value)} must be normalised (write ${JSON.stringify(posix.normalize(value))})`);
-  }
-}
 
 /** The argv actually run: the command, wrapped in `env` for cwd/environment and `runuser` for another user. */
 export function commandArgv(props: ExecuteProps): string[] {
@@ -96,37 +83,28 @@ export const executeProvider: Provider<ExecuteProps, ExecuteState> = {
 
   validate(name, props) {
     const at = `execute[${name}]`;
-    const problems: Problem[] = [];
+    const found: Problem[] = [];
     const bad = (property: string | undefined, message: string): void => {
-      problems.push({
-        code: 'BULWARK_RESOURCE_INVALID',
-        at,
-        ...(property === undefined ? {} : { property }),
-        message,
-      });
+      found.push(problem(at, property, message));
     };
     if (name.trim() === '' || LABEL_BAD.test(name)) {
       bad(undefined, 'the name must be a non-empty one-line label without control characters');
     }
     const command: unknown = props.command;
-    if (!Array.isArray(command) || command.length === 0 || !command.every((w) => typeof w === 'string')) {
-      bad('command', "must be a non-empty argv array of strings, e.g. ['/usr/sbin/update-grub']");
-    } else if (command.some((w: string) => w.includes('\0'))) {
-      bad('command', 'must not contain a NUL byte');
-    } else if (
-      command[0] === '' ||
-      (command[0] as string).includes('=') ||
-      (command[0] as string).startsWith('-')
-    ) {
-      bad('command', 'the program (first word) must be non-empty and must not contain `=` or start with `-`');
-    } else if (command.length === 1 && /\s/.test(command[0] as string)) {
-      bad(
-        'command',
-        `${JSON.stringify(command[0])} is one program name with spaces; split the words into argv`,
-      );
+    const notArgv = checkArgv(command, at, 'command', "['/usr/sbin/update-grub']");
+    if (notArgv !== undefined) {
+      found.push(notArgv);
+    } else {
+      const [program = '', ...args] = command as readonly string[];
+      if (program.includes('=') || program.startsWith('-')) {
+        bad('command', 'the program (first word) must not contain `=` or start with `-`');
+      } else if (args.length === 0 && /\s/.test(program)) {
+        bad(
+          'command',
+          `${JSON.stringify(program)} is one program name with spaces; split the words into argv`,
+        );
+      }
     }
-    if (props.creates !== undefined) checkAbsolute(at, 'creates', props.creates, problems);
-    if (props.cwd !== undefined) checkAbsolute(at, 'cwd', props.cwd, problems);
     const env: unknown = props.environment;
     if (env !== undefined) {
       if (typeof env !== 'object' || env === null || Array.isArray(env)) {
@@ -153,11 +131,16 @@ export const executeProvider: Provider<ExecuteProps, ExecuteState> = {
         bad('returns', 'must be a non-empty array of exit codes between 0 and 255');
       }
     }
-    const user: unknown = props.user;
-    if (user !== undefined && (typeof user !== 'string' || !USER_NAME.test(user))) {
-      bad('user', `${JSON.stringify(user)} is not a valid user name`);
-    }
-    return problems;
+    return [
+      ...found,
+      ...problems(
+        props.creates === undefined
+          ? undefined
+          : checkPath(props.creates, at, 'creates', { trailingSlash: true }),
+        props.cwd === undefined ? undefined : checkPath(props.cwd, at, 'cwd', { trailingSlash: true }),
+        props.user === undefined ? undefined : checkAccount(props.user, at, 'user'),
+      ),
+    ];
   },
 
   probe(_name, props) {

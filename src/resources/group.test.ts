@@ -1,19 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestHost } from '../testing/host.js';
+import { useTestHost } from '../testing/host.js';
 import { convergeOne, observe } from '../testing/provider.js';
 import { groupProvider, parseGroupFile, type GroupProps, type GroupState } from './group.js';
-import type { Facts, ProbeResults } from './types.js';
-
-const FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
+import { FACTS, probeResult } from './test-helpers.js';
 
 const GROUP_FILE = `root:x:0:
 # a comment
@@ -23,12 +13,8 @@ staff:x:50:
 broken:x:notanumber:
 `;
 
-function fileResult(text: string, exitCode = 0): ProbeResults[string] {
-  return { exitCode, stdout: Buffer.from(text), stderr: Buffer.from('') };
-}
-
 function state(name: string, text = GROUP_FILE): GroupState {
-  return groupProvider.read(name, {}, { group: fileResult(text) }, FACTS);
+  return groupProvider.read(name, {}, { group: probeResult(text) }, FACTS);
 }
 
 function diff(name: string, props: GroupProps, text = GROUP_FILE) {
@@ -45,12 +31,12 @@ test('parseGroupFile reads names, gids and members and skips comments, NIS lines
 
 test('group read reports a missing group as null and a missing /etc/group as no groups', () => {
   assert.equal(state('nosuch').entry, null);
-  const r = groupProvider.read('sudo', {}, { group: fileResult('', 3) }, FACTS);
+  const r = groupProvider.read('sudo', {}, { group: probeResult('', 3) }, FACTS);
   assert.equal(r.entry, null);
 });
 
 test('group read refuses to guess when /etc/group could not be read', () => {
-  assert.throws(() => groupProvider.read('sudo', {}, { group: fileResult('', 1) }, FACTS), {
+  assert.throws(() => groupProvider.read('sudo', {}, { group: probeResult('', 1) }, FACTS), {
     code: 'BULWARK_PROBE_FAILED',
   });
 });
@@ -125,8 +111,7 @@ test('group validate accepts Debian names and refuses hostile or malformed names
 });
 
 test('group converges on a real host: create with gid and members, change both, then remove', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await host.sh('useradd alice && useradd bob && useradd carol');
 
   const create = await convergeOne(host.transport, groupProvider, 'web', {
@@ -168,8 +153,7 @@ test('group converges on a real host: create with gid and members, change both, 
 });
 
 test('group creates a system group with a gid from the system range', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const r = await convergeOne(host.transport, groupProvider, 'svc', { system: true });
   assert.deepEqual(r.before, [{ property: 'ensure', from: 'absent', to: 'present' }]);
   assert.deepEqual(r.after, []);
@@ -179,8 +163,7 @@ test('group creates a system group with a gid from the system range', async (t) 
 });
 
 test('group apply fails with BULWARK_APPLY_FAILED when a member does not exist', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await assert.rejects(
     convergeOne(host.transport, groupProvider, 'web', { members: ['ghost'] }),
     (e: Error) => {

@@ -1,10 +1,11 @@
 /**
  * `group`: a local group in /etc/group, its gid and, when given, its exact member list. Observed by reading
  * /etc/group in the batched probe and parsing it here; changed with groupadd, groupmod, gpasswd and groupdel.
- * Also exports the account-name check and the /etc/group parser that the `user` resource shares.
+ * Also exports the account database parsing and the account checks that the `user` resource shares.
  */
 import { BulwarkError, type Problem } from '../errors.js';
 import type { Change, ProbeResult, Provider } from './types.js';
+import { checkAccount, checkAccountList, checkBoolean, checkEnsure, checkId, problems } from './validate.js';
 
 /** Desired state of one group. */
 export interface GroupProps {
@@ -32,67 +33,17 @@ export interface GroupEntry {
   readonly members: readonly string[];
 }
 
-/** Debian's default NAME_REGEX, used by adduser and useradd for user and group names. */
-export const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]*\$?$/;
-
-/** The longest user or group name the shadow tools accept. */
-export const ACCOUNT_NAME_MAX = 32;
-
-/** The highest valid uid or gid: (uid_t)-1 means "no id" to the kernel. */
-export const ID_MAX = 4294967294;
-
-/** A Problem of code BULWARK_RESOURCE_INVALID. */
-export function invalid(at: string, property: string, message: string): Problem {
-  return { code: 'BULWARK_RESOURCE_INVALID', at, property, message };
-}
-
-/** Checks a user or group name against Debian's NAME_REGEX; returns why it is refused, or undefined. */
-export function accountNameError(name: unknown): string | undefined {
-  if (typeof name !== 'string') return `must be a string, not ${typeof name}`;
-  if (name.length > ACCOUNT_NAME_MAX)
-    return `${JSON.stringify(name)} is longer than ${ACCOUNT_NAME_MAX} characters`;
-  if (!ACCOUNT_NAME.test(name)) {
-    return `${JSON.stringify(name)} is not a valid name: use lower-case letters, digits, '_' and '-', starting with a letter or '_'`;
-  }
-  return undefined;
-}
-
-/** Checks a uid or gid; returns why it is refused, or undefined. */
-export function idError(id: unknown): string | undefined {
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id > ID_MAX) {
-    return `${JSON.stringify(id)} is not a valid id: give a whole number from 0 to ${ID_MAX}`;
-  }
-  return undefined;
-}
-
-/** Checks a list of account names: every element valid, no duplicates. */
-export function nameListProblems(at: string, property: string, list: unknown): Problem[] {
-  if (!Array.isArray(list)) return [invalid(at, property, 'must be an array of names')];
-  const found: Problem[] = [];
-  const seen = new Set<string>();
-  for (const item of list as unknown[]) {
-    const why = accountNameError(item);
-    if (why !== undefined) found.push(invalid(at, property, why));
-    else if (seen.has(item as string))
-      found.push(invalid(at, property, `${JSON.stringify(item)} is listed twice`));
-    else seen.add(item as string);
-  }
-  return found;
-}
-
-/** Checks `ensure` and `system`, shared by `user` and `group`. */
-export function commonProblems(
+/** Problems with the name, `ensure` and `system`, which `user` and `group` share. */
+export function accountProblems(
+  name: string,
   at: string,
   props: { readonly ensure?: unknown; readonly system?: unknown },
-): Problem[] {
-  const found: Problem[] = [];
-  if (props.ensure !== undefined && props.ensure !== 'present' && props.ensure !== 'absent') {
-    found.push(invalid(at, 'ensure', `must be 'present' or 'absent', not ${JSON.stringify(props.ensure)}`));
-  }
-  if (props.system !== undefined && typeof props.system !== 'boolean') {
-    found.push(invalid(at, 'system', 'must be true or false'));
-  }
-  return found;
+): (Problem | undefined)[] {
+  return [
+    checkAccount(name, at, 'name'),
+    checkEnsure(props.ensure, at),
+    checkBoolean(props.system, at, 'system'),
+  ];
 }
 
 /**
@@ -163,15 +114,13 @@ export const groupProvider: Provider<GroupProps, GroupState> = {
 
   validate(name, props) {
     const at = `group[${name}]`;
-    const found = commonProblems(at, props);
-    const why = accountNameError(name);
-    if (why !== undefined) found.push(invalid(at, 'name', why));
-    if (props.gid !== undefined) {
-      const bad = idError(props.gid);
-      if (bad !== undefined) found.push(invalid(at, 'gid', bad));
-    }
-    if (props.members !== undefined) found.push(...nameListProblems(at, 'members', props.members));
-    return found;
+    return [
+      ...problems(
+        ...accountProblems(name, at, props),
+        props.gid === undefined ? undefined : checkId(props.gid, at, 'gid'),
+      ),
+      ...(props.members === undefined ? [] : checkAccountList(props.members, at, 'members')),
+    ];
   },
 
   probe() {

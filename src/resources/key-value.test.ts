@@ -1,23 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBulwarkError } from '../errors.js';
-import { createTestHost } from '../testing/host.js';
+import { useTestHost } from '../testing/host.js';
 import { applyContext, convergeOne, observe } from '../testing/provider.js';
-import type { Facts } from './types.js';
+import { FACTS, sh, stubTransport } from './test-helpers.js';
 import { editKeyValue, keyValueProvider, type KeyValueProps, type KeyValueState } from './key-value.js';
 
 const SSHD = '/etc/ssh/sshd_config';
 const VERIFY_SSHD = ['/usr/sbin/sshd', '-t', '-f', '%{path}'];
-
-const FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
 
 const set = (
   text: string,
@@ -259,6 +249,20 @@ test('hostile or malformed props are all refused before anything runs', () => {
   }
 });
 
+test('mode is an octal mode: 0o600 or a string such as 0644, never a decimal number like 644', () => {
+  const props = (mode: unknown) =>
+    ({ path: '/etc/x', key: 'K', value: 'v', mode }) as unknown as KeyValueProps;
+  for (const mode of [0o600, '0644', '600']) {
+    assert.deepEqual(keyValueProvider.validate('/etc/x:K', props(mode)), [], String(mode));
+  }
+  const decimal = keyValueProvider.validate('/etc/x:K', props(644));
+  assert.deepEqual(
+    decimal.map((p) => p.property),
+    ['mode'],
+  );
+  assert.match(decimal[0]?.message ?? '', /644 is a decimal number \(octal 1204\)/);
+});
+
 test('every problem is reported at once', () => {
   const problems = keyValueProvider.validate('rel:a b', {
     path: 'rel',
@@ -355,12 +359,12 @@ test('diff and apply handle a file that is not valid UTF-8 without changing its 
   const props: KeyValueProps = { path: '/f', key: 'A', value: 'é' };
   assert.equal(keyValueProvider.diff('/f:A', props, state, FACTS)[0]?.to, 'é');
   let written: Buffer | undefined;
-  const transport = {
+  const transport = stubTransport({
     writeFile: async (_p: string, data: string | Uint8Array) => {
       written = Buffer.from(data);
       return {};
     },
-  } as unknown as Parameters<typeof applyContext>[0];
+  });
   await keyValueProvider.apply('/f:A', props, state, [], applyContext(transport, FACTS));
   assert.deepEqual(
     written,
@@ -378,27 +382,21 @@ test('diff of a symlink or directory asks for a regular file and apply refuses t
   assert.deepEqual(keyValueProvider.diff('n', ok, state, FACTS), [
     { property: 'type', from: 'symlink', to: 'file' },
   ]);
-  const transport = {} as Parameters<typeof applyContext>[0];
   await assert.rejects(
-    keyValueProvider.apply('n', ok, state, [], applyContext(transport, FACTS)),
-    (e: unknown) => isBulwarkError(e, 'BULWARK_APPLY_FAILED') && /symlink/.test(e.message),
+    keyValueProvider.apply('n', ok, state, [], applyContext(stubTransport(), FACTS)),
+    (e: unknown) =>
+      isBulwarkError(e, 'BULWARK_APPLY_FAILED') &&
+      e.message === '/etc/ssh/sshd_config is a symlink; manage its target or remove the link first',
   );
 });
 
 // --- real hosts ---
 
-async function sshdHost(t: { after: (fn: () => Promise<void>) => void }) {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+async function sshdHost(t: { after(fn: () => unknown): void }) {
+  const host = await useTestHost(t);
   // sshd -t needs its privilege separation directory, which a running sshd has (systemd's RuntimeDirectory).
   await host.sh('mkdir -p /run/sshd');
   return host;
-}
-
-async function sh(host: Awaited<ReturnType<typeof createTestHost>>, script: string): Promise<string> {
-  const r = await host.sh(script);
-  assert.equal(r.exitCode, 0, r.stderr.toString());
-  return r.stdout.toString();
 }
 
 test('hardening sshd_config on a real host edits three keys, passes sshd -t, keeps comments and is idempotent', async (t) => {
@@ -456,8 +454,7 @@ test('a value sshd rejects fails its verify and leaves sshd_config byte-identica
 });
 
 test('PASS_MAX_DAYS in login.defs is changed in place, keeping its tab', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const path = '/etc/login.defs';
   const original = await sh(host, `cat ${path}`);
   const props: KeyValueProps = { path, key: 'PASS_MAX_DAYS', value: '90', caseSensitive: true };
@@ -472,8 +469,7 @@ test('PASS_MAX_DAYS in login.defs is changed in place, keeping its tab', async (
 });
 
 test('an existing file keeps its mode, owner and group when a key is set', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await sh(
     host,
     "printf 'a=1\\n' > /etc/kv.conf && chown root:nogroup /etc/kv.conf && chmod 640 /etc/kv.conf",
@@ -485,9 +481,16 @@ test('an existing file keeps its mode, owner and group when a key is set', async
   assert.equal((await sh(host, "stat -c '%a %U %G' /etc/kv.conf")).trim(), '640 root nogroup');
 });
 
+test('a missing file is created with a mode given as an octal string', async (t) => {
+  const host = await useTestHost(t);
+  const props: KeyValueProps = { path: '/etc/str.conf', key: 'Key', value: 'v', mode: '0640' };
+  const r = await convergeOne(host.transport, keyValueProvider, '/etc/str.conf:Key', props);
+  assert.deepEqual(r.after, []);
+  assert.equal((await sh(host, "stat -c '%a %U' /etc/str.conf")).trim(), '640 root');
+});
+
 test('a missing file is created with the mode given, and absent on a missing file is up to date', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const props: KeyValueProps = { path: '/etc/new.conf', key: 'Key', value: 'v', mode: 0o600 };
   const r = await convergeOne(host.transport, keyValueProvider, '/etc/new.conf:Key', props);
   assert.equal(r.before.length, 1);
@@ -514,8 +517,7 @@ test('absent removes the key from a real file and then reports up to date', asyn
 });
 
 test('a symlinked config file is refused instead of being replaced by a regular file', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await sh(host, "printf 'A 1\\n' > /etc/real.conf && ln -s real.conf /etc/link.conf");
   const props: KeyValueProps = { path: '/etc/link.conf', key: 'A', value: '2' };
   await assert.rejects(

@@ -3,25 +3,27 @@
  * as /etc/ssh/sshd_config or /etc/login.defs, editing only the lines of that key and keeping every other line,
  * comment and line ending byte for byte. Its address is `keyValue[PATH:KEY]`.
  */
-import type { Problem } from '../errors.js';
 import {
-  checkPath,
-  checkWriteProps,
-  decodeText,
-  encodeText,
+  applyEdit,
+  checkEditedFileProps,
+  editChanges,
   escapeRegExp,
-  fromEncoding,
   insertLine,
   intoEncoding,
   joinLines,
-  readFileState,
+  planEdit,
+  probeEditedFile,
+  readEditedFile,
   splitLines,
-  unifiedDiff,
-  writeEdited,
+  type EditedFileProps,
+  type EditedFileState,
   type FileState,
+  type PlannedEdit,
+  type TextEncoding,
   type TextLine,
 } from './text-edit.js';
-import type { Change, Provider } from './types.js';
+import type { Provider } from './types.js';
+import { checkBoolean, problem, problems } from './validate.js';
 
 /**
  * Props of a `keyValue` resource, named `${path}:${key}` (e.g. `/etc/ssh/sshd_config:PermitRootLogin`).
@@ -30,9 +32,10 @@ import type { Change, Provider } from './types.js';
  * and removes later active lines of the key; when there is none it inserts `key separator value` after the last
  * commented example of the key (`#Key ...`), else before the first `Match` block, else at the end. Lines inside
  * sshd-style `Match` blocks (from the first active line whose first word is `Match` to the end of the file) are
- * conditional overrides: they are never changed, removed or counted.
+ * conditional overrides: they are never changed, removed or counted. A `verify` of sshd_config with `sshd -t` also
+ * needs /run/sshd, which exists while sshd runs.
  */
-export interface KeyValueProps {
+export interface KeyValueProps extends EditedFileProps {
   /** Absolute path of the config file. */
   readonly path: string;
   /** The key, as written at the start of its line; no whitespace, `=`, `#` or line break. */
@@ -48,20 +51,10 @@ export interface KeyValueProps {
   readonly separator?: string;
   /** Whether `PermitRootLogin` and `permitrootlogin` are different keys (sshd keys are not). @default false */
   readonly caseSensitive?: boolean;
-  /** Permission bits when the file is created; an existing file keeps its mode, owner and group. @default 0o644 */
-  readonly mode?: number;
-  /**
-   * A command run against the new content before it replaces the file, `%{path}` standing for the new content's
-   * path, e.g. `['/usr/sbin/sshd', '-t', '-f', '%{path}']` (sshd -t also needs /run/sshd, which exists while sshd
-   * runs); when it fails the old file stays. @default none
-   */
-  readonly verify?: readonly string[];
 }
 
 /** What `keyValue` observed: the file as the probe saw it. */
-export interface KeyValueState {
-  readonly file: FileState;
-}
+export type KeyValueState = EditedFileState;
 
 /** One key edit, for `editKeyValue`. */
 export interface KeyValueEdit {
@@ -171,11 +164,7 @@ export function editKeyValue(text: string, edit: KeyValueEdit): KeyValueEditResu
 const KEY_RE = /^[^\s=#\p{Cc}]+$/u;
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
-function describeFound(found: readonly string[]): string | null {
-  return found.length === 0 ? null : found.join(', ');
-}
-
-function editFor(props: KeyValueProps, encoding: 'utf8' | 'latin1'): KeyValueEdit {
+function editFor(props: KeyValueProps, encoding: TextEncoding): KeyValueEdit {
   const edit: KeyValueEdit = {
     key: intoEncoding(props.key, encoding),
     separator: intoEncoding(props.separator ?? ' ', encoding),
@@ -186,25 +175,12 @@ function editFor(props: KeyValueProps, encoding: 'utf8' | 'latin1'): KeyValueEdi
     : { ...edit, value: intoEncoding(props.value, encoding) };
 }
 
-/** The new content of the file, or null when it must not be written (up to date, or absent and missing). */
-function planned(
-  props: KeyValueProps,
-  file: FileState,
-): { before: string; after: string; found: string[] } | null {
-  if (file.kind === 'other') return null;
-  if (file.kind === 'missing') {
-    if (props.ensure === 'absent') return null;
-    const r = editKeyValue('', editFor(props, 'utf8'));
-    return { before: '', after: r.text, found: [] };
-  }
-  const decoded = decodeText(file.content);
-  const r = editKeyValue(decoded.text, editFor(props, decoded.encoding));
-  if (r.text === decoded.text) return null;
-  return {
-    before: fromEncoding(decoded.text, decoded.encoding),
-    after: fromEncoding(r.text, decoded.encoding),
-    found: r.found.map((v) => fromEncoding(v, decoded.encoding)),
-  };
+/** The edit of the observed file; `seen` holds the key's values before it. */
+function plan(props: KeyValueProps, file: FileState): PlannedEdit | null {
+  return planEdit(file, props.ensure !== 'absent', (text, encoding) => {
+    const r = editKeyValue(text, editFor(props, encoding));
+    return { text: r.text, seen: r.found };
+  });
 }
 
 /** The `keyValue` provider. */
@@ -214,16 +190,10 @@ export const keyValueProvider: Provider<KeyValueProps, KeyValueState> = {
 
   validate(name, props) {
     const at = `keyValue[${name}]`;
-    const problems: Problem[] = [];
+    const found = checkEditedFileProps(at, props);
     const bad = (property: string | undefined, message: string): void => {
-      problems.push({
-        code: 'BULWARK_RESOURCE_INVALID',
-        at,
-        ...(property === undefined ? {} : { property }),
-        message,
-      });
+      found.push(problem(at, property, message));
     };
-    problems.push(...checkPath(at, 'path', props.path));
     const key: unknown = props.key;
     if (typeof key !== 'string' || !KEY_RE.test(key)) {
       bad(
@@ -234,13 +204,9 @@ export const keyValueProvider: Provider<KeyValueProps, KeyValueState> = {
     if (typeof props.path === 'string' && typeof key === 'string' && name !== `${props.path}:${key}`) {
       bad(undefined, `the name must be PATH:KEY, here ${JSON.stringify(`${props.path}:${key}`)}`);
     }
-    const ensure: unknown = props.ensure;
-    if (ensure !== undefined && ensure !== 'present' && ensure !== 'absent') {
-      bad('ensure', "must be 'present' or 'absent'");
-    }
     const value: unknown = props.value;
     if (value === undefined) {
-      if (ensure !== 'absent') bad('value', "is required unless ensure is 'absent'");
+      if (props.ensure !== 'absent') bad('value', "is required unless ensure is 'absent'");
     } else if (typeof value !== 'string') {
       bad('value', 'must be a string');
     } else if (!NO_CONTROL.test(value.replaceAll('\t', ' '))) {
@@ -258,50 +224,22 @@ export const keyValueProvider: Provider<KeyValueProps, KeyValueState> = {
         bad('separator', 'may have whitespace only around it, e.g. " = "');
       }
     }
-    if (props.caseSensitive !== undefined && typeof props.caseSensitive !== 'boolean') {
-      bad('caseSensitive', 'must be true or false');
-    }
-    problems.push(...checkWriteProps(at, props));
-    return problems;
+    return [...found, ...problems(checkBoolean(props.caseSensitive, at, 'caseSensitive'))];
   },
 
-  probe(_name, props) {
-    return { file: { kind: 'file', path: props.path } };
-  },
+  probe: (_name, props) => probeEditedFile(props.path),
 
-  read(_name, props, results) {
-    return { file: readFileState(props.path, results['file']) };
-  },
+  read: (_name, props, results) => readEditedFile(props.path, results),
 
-  diff(_name, props, state) {
-    if (state.file.kind === 'other') return [{ property: 'type', from: state.file.stat.type, to: 'file' }];
-    const plan = planned(props, state.file);
-    if (plan === null) return [];
-    const change: Change = {
+  diff(_name, props, { file }) {
+    return editChanges(props.path, file, plan(props, file), (p) => ({
       property: props.key,
-      from: describeFound(plan.found),
+      from: p.seen.length === 0 ? null : p.seen.join(', '),
       to: props.ensure === 'absent' ? null : (props.value ?? null),
-      diff: unifiedDiff(plan.before, plan.after, {
-        path: props.path,
-        created: state.file.kind === 'missing',
-      }),
-    };
-    return [change];
+    }));
   },
 
-  async apply(_name, props, state, _changes, ctx) {
-    const file = state.file;
-    let content: Buffer = Buffer.alloc(0);
-    if (file.kind === 'file') {
-      const decoded = decodeText(file.content);
-      content = encodeText(
-        editKeyValue(decoded.text, editFor(props, decoded.encoding)).text,
-        decoded.encoding,
-      );
-    } else if (file.kind === 'missing') {
-      if (props.ensure === 'absent') return;
-      content = Buffer.from(editKeyValue('', editFor(props, 'utf8')).text, 'utf8');
-    }
-    await writeEdited(props.path, file, content, ctx, props);
+  async apply(_name, props, { file }, _changes, ctx) {
+    await applyEdit(props, file, plan(props, file), ctx);
   },
 };

@@ -1,5 +1,6 @@
 /** File modes as cookbooks write them: a number written in octal (`0o644`) or an octal string (`'0644'`). */
 import type { Problem } from '../errors.js';
+import { problem } from './validate.js';
 
 type D = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7';
 
@@ -25,32 +26,43 @@ export function parseMode(
   kind: 'file' | 'directory',
   at: string,
 ): { readonly mode: number } | { readonly problem: Problem } {
-  const problem = (message: string): { problem: Problem } => ({
-    problem: { code: 'BULWARK_RESOURCE_INVALID', at, property: 'mode', message },
-  });
+  const bad = (message: string): { problem: Problem } => ({ problem: problem(at, 'mode', message) });
   let bits: number;
   if (typeof mode === 'string') {
-    if (!/^[0-7]{3,4}$/.test(mode))
-      return problem(`${JSON.stringify(mode)} is not an octal mode like '0644'`);
+    if (!/^[0-7]{3,4}$/.test(mode)) return bad(`${JSON.stringify(mode)} is not an octal mode like '0644'`);
     bits = Number.parseInt(mode, 8);
   } else if (typeof mode === 'number') {
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
-      return problem(`${mode} is not a mode: write it in octal, like 0o644 or '0644'`);
+      return bad(`${mode} is not a mode: write it in octal, like 0o644 or '0644'`);
     }
     bits = mode;
     if (mode > 0o777 && /^[0-7]{3}$/.test(String(mode))) {
-      return problem(
+      return bad(
         `${mode} is a decimal number (octal ${formatMode(bits)}); write 0o${mode} or '0${mode}' for an octal mode`,
       );
     }
   } else {
-    return problem("a mode is a number written in octal (0o644) or an octal string ('0644')");
+    return bad("a mode is a number written in octal (0o644) or an octal string ('0644')");
   }
   if (kind === 'file' && (bits & 0o1000) !== 0) {
-    return problem(`mode ${formatMode(bits)} sets the sticky bit, which means nothing on a plain file`);
+    return bad(`mode ${formatMode(bits)} sets the sticky bit, which means nothing on a plain file`);
   }
   if ((bits & SPECIAL & 0o6000) !== 0 && (bits & 0o002) !== 0) {
-    return problem(`mode ${formatMode(bits)} makes a setuid/setgid ${kind} writable by everyone`);
+    return bad(`mode ${formatMode(bits)} makes a setuid/setgid ${kind} writable by everyone`);
   }
   return { mode: bits };
+}
+
+/** A `mode` prop that is left out or a sensible mode for a `kind` of path (see `parseMode`). */
+export function checkMode(mode: unknown, kind: 'file' | 'directory', at: string): Problem | undefined {
+  if (mode === undefined) return undefined;
+  const m = parseMode(mode, kind, at);
+  return 'problem' in m ? m.problem : undefined;
+}
+
+/** The permission bits of a desired mode, or `fallback` when it is not given (validation refused anything else). */
+export function modeBits(mode: Mode | undefined, kind: 'file' | 'directory', fallback: number): number {
+  if (mode === undefined) return fallback;
+  const m = parseMode(mode, kind, '');
+  return 'mode' in m ? m.mode : fallback;
 }

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBulwarkError } from '../errors.js';
 import { conffilePath, createLocalRepo, payloadPath, type TestPackage } from '../testing/apt-repo.js';
-import { createTestHost, type TestHost } from '../testing/host.js';
+import { useTestHost, type TestHost } from '../testing/host.js';
 import { applyContext, convergeOne, observe } from '../testing/provider.js';
-import type { ExecResult, Transport } from '../transports/transport.js';
+import type { Transport } from '../transports/transport.js';
 import {
   compareDebianVersions,
+  packageKeys,
   packageProvider,
   parseAptPolicy,
   parseDpkgQuery,
@@ -14,17 +15,7 @@ import {
   type PackageProps,
   type PackageState,
 } from './package.js';
-import type { Facts } from './types.js';
-
-const FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
+import { execResult, FACTS, stubTransport } from './test-helpers.js';
 
 const INSTALLED: PackageInfo = { status: 'installed', version: '1.0', candidate: null };
 const UNKNOWN: PackageInfo = { status: 'unknown', version: null, candidate: null };
@@ -45,6 +36,11 @@ test('package validate accepts Debian names, arch-qualified names, actions and a
   assert.deepEqual(validate({ names: ['vsftpd'], action: 'purge' }), []);
   assert.deepEqual(validate({ names: ['vsftpd'], version: '1:3.0.3-13+b2~bpo12.1' }), []);
   assert.deepEqual(validate({ names: ['vsftpd'], action: 'install', version: '3.0.3' }), []);
+});
+
+test('packageKeys gives the names as declared, lowercased, keeping an :arch qualifier', () => {
+  assert.deepEqual(packageKeys(['vsftpd', 'LibC6:amd64', 'g++']), ['vsftpd', 'libc6:amd64', 'g++']);
+  assert.deepEqual(packageKeys([]), []);
 });
 
 test('package validate refuses hostile and malformed names before anything runs', () => {
@@ -250,34 +246,16 @@ test('package upgrade diff lists missing packages and installed ones older than 
 
 function fakeTransport(exitCode: number, stderr = ''): { transport: Transport; calls: string[][] } {
   const calls: string[][] = [];
-  const result = (argv: readonly string[]): ExecResult => ({
-    argv,
-    exitCode,
-    signal: null,
-    timedOut: false,
-    stdout: Buffer.from('Reading package lists...\n'),
-    stderr: Buffer.from(stderr),
-    durationMs: 1,
-  });
-  const transport: Transport = {
-    target: 'fake',
-    sharesHostKernel: false,
-    get roundTrips() {
-      return calls.length;
-    },
+  const transport = stubTransport({
     exec: async (argv) => {
       calls.push([...argv]);
-      return result(argv);
+      return execResult(argv, {
+        exitCode,
+        stdout: Buffer.from('Reading package lists...\n'),
+        stderr: Buffer.from(stderr),
+      });
     },
-    script: async (source, args) => {
-      calls.push(['/bin/sh', '-c', source, 'sh', ...args]);
-      return result(['/bin/sh']);
-    },
-    readFile: async () => null,
-    writeFile: async () => ({}),
-    stat: async () => null,
-    close: async () => undefined,
-  };
+  });
   return { transport, calls };
 }
 
@@ -360,9 +338,8 @@ const REPO: readonly TestPackage[] = [
   { name: 'bwt-conf', version: '1.0', conffile: true },
 ];
 
-async function repoHost(t: { after: (fn: () => Promise<void>) => void }): Promise<TestHost> {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+async function repoHost(t: { after(fn: () => unknown): void }): Promise<TestHost> {
+  const host = await useTestHost(t);
   await createLocalRepo(host, REPO, { only: true });
   return host;
 }
@@ -471,8 +448,7 @@ test('package reports an unknown package as a change and fails clearly at apply'
 });
 
 test('package purges the real vsftpd and reinstalls it offline from the apt cache', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const present = await convergeOne(host.transport, packageProvider, 'vsftpd', { names: ['vsftpd'] });
   assert.deepEqual(present.before, [], 'vsftpd is installed in the base root, so install is up to date');
 
@@ -495,8 +471,7 @@ test('package purges the real vsftpd and reinstalls it offline from the apt cach
 });
 
 test('package validate refuses hostile names, and even unvalidated ones reach the host only as argv words', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const props: PackageProps = { names: ['vsftpd; touch /pwned', '$(touch /pwned2)'] };
   assert.equal(packageProvider.validate(props.names.join(','), props).length, 2);
   // Bypassing validate on purpose: dpkg-query gets each name as one literal argument, so nothing is executed.

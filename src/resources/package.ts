@@ -6,6 +6,7 @@
 import { BulwarkError, type Problem } from '../errors.js';
 import { describeFailure } from '../transports/shell-transport.js';
 import type { ApplyContext, Change, ProbeOp, ProbeResult, ProbeResults, Provider } from './types.js';
+import { problem } from './validate.js';
 
 /** What the resource does with its packages. */
 export type PackageAction = 'install' | 'remove' | 'purge' | 'upgrade';
@@ -138,6 +139,14 @@ export function compareDebianVersions(a: string, b: string): number {
   const y = splitVersion(b);
   if (x.epoch !== y.epoch) return x.epoch - y.epoch;
   return comparePart(x.upstream, y.upstream) || comparePart(x.revision, y.revision);
+}
+
+/**
+ * The keys by which two package resources name the same packages: each name as given, lowercased (an `:arch`
+ * qualifier stays part of the name).
+ */
+export function packageKeys(names: readonly string[]): string[] {
+  return names.map((n) => n.toLowerCase());
 }
 
 /** Parses dpkg-query output (`Package\tArchitecture\tStatus\tVersion` lines) into the info of each requested name. */
@@ -304,32 +313,32 @@ export const packageProvider: Provider<PackageProps, PackageState> = {
   validate(name, props) {
     const at = `package[${name}]`;
     const problems: Problem[] = [];
-    const problem = (property: string, message: string): void => {
-      problems.push({ code: 'BULWARK_RESOURCE_INVALID', at, property, message });
+    const bad = (property: string, message: string): void => {
+      problems.push(problem(at, property, message));
     };
     const names: unknown = props.names;
     if (!Array.isArray(names) || names.length === 0) {
-      problem('names', 'names must be a non-empty array of Debian package names, e.g. ["vsftpd"]');
+      bad('names', 'names must be a non-empty array of Debian package names, e.g. ["vsftpd"]');
     } else {
       const seen = new Set<string>();
       for (const n of names as unknown[]) {
         if (typeof n !== 'string') {
-          problem('names', `every name must be a string, found ${typeof n}`);
+          bad('names', `every name must be a string, found ${typeof n}`);
         } else if (n.length > 200 || !NAME.test(n)) {
-          problem(
+          bad(
             'names',
             `${JSON.stringify(n)} is not a Debian package name: use lowercase letters, digits and + . - ` +
               '(at least two characters, starting with a letter or digit), optionally followed by :arch',
           );
         } else if (seen.has(n)) {
-          problem('names', `${n} is listed twice`);
+          bad('names', `${n} is listed twice`);
         }
         if (typeof n === 'string') seen.add(n);
       }
     }
     const action: unknown = props.action;
     if (action !== undefined && !ACTIONS.includes(action as PackageAction)) {
-      problem('action', `action must be one of ${ACTIONS.join(', ')}, found ${JSON.stringify(action)}`);
+      bad('action', `action must be one of ${ACTIONS.join(', ')}, found ${JSON.stringify(action)}`);
     }
     const version: unknown = props.version;
     if (version !== undefined) {
@@ -339,17 +348,17 @@ export const packageProvider: Provider<PackageProps, PackageState> = {
         !VERSION.test(version) ||
         version.endsWith('-')
       ) {
-        problem(
+        bad(
           'version',
           `${JSON.stringify(version)} is not a Debian version: expected [epoch:]upstream[-revision] made of ` +
             'letters, digits and . + ~ -, starting with a digit, e.g. 3.0.3-13+b2',
         );
       }
       if (action !== undefined && action !== 'install') {
-        problem('version', `version can only be pinned with action install, not ${String(action)}`);
+        bad('version', `version can only be pinned with action install, not ${String(action)}`);
       }
       if (Array.isArray(names) && names.length !== 1) {
-        problem(
+        bad(
           'version',
           'version can only be pinned for a single package name; declare one resource per package',
         );

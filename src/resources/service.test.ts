@@ -3,27 +3,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import { isBulwarkError } from '../errors.js';
-import { createTestHost, type TestHost } from '../testing/host.js';
+import { useTestHost, type TestHost } from '../testing/host.js';
 import { applyContext, convergeOne, observe } from '../testing/provider.js';
-import type { ExecResult, Transport } from '../transports/transport.js';
-import { serviceProvider, type ServiceProps, type ServiceState } from './service.js';
-import type { ApplyContext, Facts, ProbeResult } from './types.js';
+import { serviceKey, serviceProvider, type ServiceProps, type ServiceState } from './service.js';
+import { FACTS, probeResult, recordingContext } from './test-helpers.js';
+import type { Facts, ProbeResult } from './types.js';
 
 const run = promisify(execFile);
 
-const SYSV_FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
-const SYSTEMD_FACTS: Facts = { ...SYSV_FACTS, init: 'systemd' };
+const SYSV_FACTS: Facts = FACTS;
+const SYSTEMD_FACTS: Facts = { ...FACTS, init: 'systemd' };
 
 function result(stdout: string, exitCode = 0, stderr = ''): { state: ProbeResult } {
-  return { state: { exitCode, stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) } };
+  return { state: probeResult(stdout, exitCode, stderr) };
 }
 
 function readText(text: string, facts = SYSV_FACTS): ServiceState {
@@ -34,46 +26,6 @@ function action(name: string): NonNullable<typeof serviceProvider.actions>[strin
   const a = serviceProvider.actions?.[name];
   assert.ok(a, `the service provider has a ${name} action`);
   return a;
-}
-
-/** An apply context that records the commands instead of running them. */
-function recordingContext(facts: Facts): { ctx: ApplyContext; commands: string[] } {
-  const commands: string[] = [];
-  const done = (argv: readonly string[]): ExecResult => ({
-    argv,
-    exitCode: 0,
-    signal: null,
-    timedOut: false,
-    stdout: Buffer.alloc(0),
-    stderr: Buffer.alloc(0),
-    durationMs: 0,
-  });
-  const unused = (): never => assert.fail('the transport is not used here');
-  const transport: Transport = {
-    target: 'fake',
-    sharesHostKernel: false,
-    roundTrips: 0,
-    exec: unused,
-    script: async (_source, args) => {
-      commands.push(['script', ...args].join(' '));
-      return done(args);
-    },
-    readFile: unused,
-    writeFile: unused,
-    stat: unused,
-    close: async () => undefined,
-  };
-  const ctx: ApplyContext = {
-    transport,
-    facts,
-    backupDir: '/var/backups/bulwark',
-    warn: () => undefined,
-    run: async (argv) => {
-      commands.push(argv.join(' '));
-      return done(argv);
-    },
-  };
-  return { ctx, commands };
 }
 
 /**
@@ -162,7 +114,15 @@ test('validate reports every ill-typed prop with its property name', () => {
       ['BULWARK_RESOURCE_INVALID', 'enabled'],
     ],
   );
-  assert.match(found[1]?.message ?? '', /running must be true or false/);
+  assert.match(found[1]?.message ?? '', /must be true or false, not "yes"/);
+});
+
+test('serviceKey strips a .service suffix, so ssh and ssh.service are one service', () => {
+  assert.equal(serviceKey('ssh'), 'ssh');
+  assert.equal(serviceKey('ssh.service'), 'ssh');
+  assert.equal(serviceKey('getty@tty1.service'), 'getty@tty1');
+  assert.equal(serviceKey('ssh.socket'), 'ssh.socket');
+  assert.deepEqual(serviceProvider.probe('ssh.service', {}), serviceProvider.probe('ssh', {}));
 });
 
 // --- probe and read ----------------------------------------------------------------------------------------------
@@ -380,8 +340,7 @@ test('actions map to systemctl under systemd and to service or a reload-or-resta
 // --- SysV test hosts ---------------------------------------------------------------------------------------------
 
 test('under SysV, starting vsftpd makes it answer on port 21 and stopping it closes the port', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   assert.equal(await greeting(host, 21), 'refused');
 
   const start = await convergeOne(host.transport, serviceProvider, 'vsftpd', { running: true });
@@ -404,8 +363,7 @@ test('under SysV, starting vsftpd makes it answer on port 21 and stopping it clo
 });
 
 test('under SysV, disabling vsftpd removes its start links and enabling puts them back', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const links = (): Promise<string> => sh(host, 'cd /etc && ls -d rc[2-5S].d/S??vsftpd 2>/dev/null');
   assert.notEqual(await links(), '');
 
@@ -431,8 +389,7 @@ test('under SysV, disabling vsftpd removes its start links and enabling puts the
 });
 
 test('under SysV, the restart action gives vsftpd a new process and reload keeps the same one', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await convergeOne(host.transport, serviceProvider, 'vsftpd', { running: true });
   const pid = (): Promise<string> => sh(host, 'cat /var/run/vsftpd/vsftpd.pid');
   const first = await pid();
@@ -473,8 +430,7 @@ esac
 `;
 
 test('under SysV, a script that never had rc links gets them, and reload falls back to restart', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await host.transport.writeFile('/etc/init.d/bwtest', NO_RELOAD_SCRIPT, { mode: 0o755 });
 
   const up = await convergeOne(host.transport, serviceProvider, 'bwtest', { running: true, enabled: true });
@@ -499,8 +455,7 @@ test('under SysV, a script that never had rc links gets them, and reload falls b
 });
 
 test('under SysV, a service that does not exist is up to date when stopped and fails clearly when started', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const absent = await convergeOne(host.transport, serviceProvider, 'nosuch', {
     running: false,
     enabled: false,
@@ -519,8 +474,7 @@ test('under SysV, a service that does not exist is up to date when stopped and f
 // --- systemd test host -------------------------------------------------------------------------------------------
 
 test('under systemd, vsftpd is stopped and disabled, then started and enabled again, idempotently', async (t) => {
-  const host = await createTestHost({ systemd: true });
-  t.after(() => host.destroy());
+  const host = await useTestHost(t, { systemd: true });
   const status = (): Promise<string> =>
     sh(host, 'systemctl is-active vsftpd.service; systemctl is-enabled vsftpd.service');
   assert.equal(await status(), 'active\nenabled');
@@ -564,8 +518,7 @@ test('under systemd, vsftpd is stopped and disabled, then started and enabled ag
 });
 
 test('under systemd, restart and reload act on the unit and a missing unit is handled', async (t) => {
-  const host = await createTestHost({ systemd: true });
-  t.after(() => host.destroy());
+  const host = await useTestHost(t, { systemd: true });
   const mainPid = (): Promise<string> => sh(host, 'systemctl show --property=MainPID --value vsftpd.service');
   const { facts } = await observe(host.transport, serviceProvider, 'vsftpd', {});
   assert.equal(facts.init, 'systemd');

@@ -5,7 +5,7 @@
  */
 import { BulwarkError, type Problem } from '../errors.js';
 import type { ApplyContext, Change, Provider, ProbeResult } from './types.js';
-import { problems } from './validate.js';
+import { checkBoolean, problem, problems } from './validate.js';
 
 /** Desired state of one service, named by its init script or systemd unit without `.service` (e.g. `vsftpd`). */
 export interface ServiceProps {
@@ -100,17 +100,20 @@ const SYSTEMD_FIXED: Readonly<Record<string, string>> = {
   transient: 'it is a transient unit created at runtime',
 };
 
-/** The name without a `.service` suffix: the init script's name and the unit's stem. */
-function stem(name: string): string {
+/**
+ * The service a name means, without a `.service` suffix: the init script's name and the unit's stem. `ssh` and
+ * `ssh.service` are the same service, so duplicate declarations compare by this key.
+ */
+export function serviceKey(name: string): string {
   return name.endsWith(SUFFIX) ? name.slice(0, -SUFFIX.length) : name;
 }
 
 function unitOf(name: string): string {
-  return `${stem(name)}${SUFFIX}`;
+  return `${serviceKey(name)}${SUFFIX}`;
 }
 
 function checkName(name: unknown, at: string): Problem | undefined {
-  const bad = (message: string): Problem => ({ code: 'BULWARK_RESOURCE_INVALID', at, message });
+  const bad = (message: string): Problem => problem(at, undefined, message);
   if (typeof name !== 'string' || name === '') return bad('a service name must be a non-empty string');
   if (name.length > MAX_NAME) return bad(`a service name must be at most ${MAX_NAME} characters`);
   if (!NAME.test(name) || name.includes('..')) {
@@ -120,16 +123,6 @@ function checkName(name: unknown, at: string): Problem | undefined {
     );
   }
   return undefined;
-}
-
-function checkBoolean(value: unknown, at: string, property: string): Problem | undefined {
-  if (value === undefined || typeof value === 'boolean') return undefined;
-  return {
-    code: 'BULWARK_RESOURCE_INVALID',
-    at,
-    property,
-    message: `${property} must be true or false (or left out to leave it alone), not ${JSON.stringify(value)}`,
-  };
 }
 
 /** Splits `key=value` lines; repeated keys keep every value in order. */
@@ -205,7 +198,7 @@ function readState(name: string, text: string, fallbackInit: 'systemd' | 'sysv')
 function where(name: string, state: ServiceState): string {
   return state.init === 'systemd'
     ? `systemd has no unit ${unitOf(name)}`
-    : `there is no /etc/init.d/${stem(name)}`;
+    : `there is no /etc/init.d/${serviceKey(name)}`;
 }
 
 function missing(name: string, state: ServiceState): BulwarkError {
@@ -245,7 +238,7 @@ async function applySysv(
   want: { running?: string; enabled?: string },
   ctx: ApplyContext,
 ): Promise<void> {
-  const script = stem(name);
+  const script = serviceKey(name);
   // `service` rather than `invoke-rc.d`: invoke-rc.d refuses to start a script without a start link in the current
   // runlevel, and there is no runlevel at all in a chroot or a container without an init.
   if (want.running === 'false') await ctx.run(['service', script, 'stop']);
@@ -272,10 +265,10 @@ async function act(
     return;
   }
   if (action !== 'reload') {
-    await ctx.run(['service', stem(name), action]);
+    await ctx.run(['service', serviceKey(name), action]);
     return;
   }
-  const r = await ctx.transport.script(SYSV_RELOAD_SCRIPT, [stem(name)]);
+  const r = await ctx.transport.script(SYSV_RELOAD_SCRIPT, [serviceKey(name)]);
   if (r.exitCode !== 0) {
     throw new BulwarkError(
       'BULWARK_APPLY_FAILED',
@@ -304,7 +297,7 @@ export const serviceProvider: Provider<ServiceProps, ServiceState> = {
     return {
       state: {
         kind: 'exec',
-        argv: ['/bin/sh', '-c', PROBE_SCRIPT, 'sh', stem(name)],
+        argv: ['/bin/sh', '-c', PROBE_SCRIPT, 'sh', serviceKey(name)],
         timeoutSec: PROBE_TIMEOUT_SEC,
       },
     };

@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BulwarkError } from '../errors.js';
-import { createTestHost } from '../testing/host.js';
+import { useTestHost } from '../testing/host.js';
 import { convergeOne, observe } from '../testing/provider.js';
-import type { Transport } from '../transports/transport.js';
 import {
   normaliseValue,
   parsePersisted,
@@ -15,27 +13,16 @@ import {
   type SysctlProps,
   type SysctlState,
 } from './sysctl.js';
+import { FACTS, probeResult, recordingContext } from './test-helpers.js';
 import type { ApplyContext, Facts, ProbeResults } from './types.js';
 
-const SHARED: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'systemd',
-  liveKernel: false,
-};
+const SHARED: Facts = { ...FACTS, init: 'systemd' };
 const LIVE: Facts = { ...SHARED, liveKernel: true };
-
-function result(text: string, exitCode = 0): ProbeResults[string] {
-  return { exitCode, stdout: Buffer.from(text), stderr: Buffer.from('') };
-}
 
 function results(persisted: string | null, live: string | null): ProbeResults {
   return {
-    persisted: persisted === null ? result('', 3) : result(persisted),
-    live: live === null ? result('', 3) : result(live),
+    persisted: persisted === null ? probeResult('', 3) : probeResult(persisted),
+    live: live === null ? probeResult('', 3) : probeResult(live),
   };
 }
 
@@ -43,44 +30,14 @@ function readState(key: string, persisted: string | null, live: string | null, f
   return sysctlProvider.read(key, { value: 1 }, results(persisted, live), facts);
 }
 
-/** An apply context whose transport only records what it is asked to do; nothing reaches any kernel. */
+/** An apply context that records what apply asks for; nothing reaches any kernel. */
 function fakeContext(facts: Facts, options: { sysctlFails?: boolean } = {}) {
-  const runs: string[][] = [];
-  const writes: { path: string; data: string; mode: number; backupDir: string | undefined }[] = [];
-  const warnings: string[] = [];
-  const transport = {
-    target: 'fake',
-    sharesHostKernel: !facts.liveKernel,
-    writeFile: async (path: string, data: string, o: { mode: number; backupDir?: string }) => {
-      writes.push({ path, data, mode: o.mode, backupDir: o.backupDir });
-      return {};
-    },
-  } as unknown as Transport;
-  const ctx: ApplyContext = {
-    transport,
-    facts,
-    backupDir: '/var/backups/bulwark',
-    warn: (m) => warnings.push(m),
-    run: async (argv) => {
-      runs.push([...argv]);
-      if (options.sysctlFails === true && argv[0] === 'sysctl') {
-        throw new BulwarkError(
-          'BULWARK_APPLY_FAILED',
-          `${argv.join(' ')} exited 255: permission denied on key`,
-        );
-      }
-      return {
-        argv,
-        exitCode: 0,
-        signal: null,
-        timedOut: false,
-        stdout: Buffer.from(''),
-        stderr: Buffer.from(''),
-        durationMs: 0,
-      };
-    },
-  };
-  return { ctx, runs, writes, warnings };
+  return recordingContext(facts, {
+    fail: (argv) =>
+      options.sysctlFails === true && argv[0] === 'sysctl'
+        ? 'exited 255: permission denied on key'
+        : undefined,
+  });
 }
 
 async function applyWith(
@@ -128,7 +85,7 @@ test('sysctl read ignores the live value unless the target runs its own kernel',
   const unreadable = sysctlProvider.read(
     'net.ipv4.route.flush',
     { value: 1 },
-    { persisted: result('', 3), live: result('', 1) },
+    { persisted: probeResult('', 3), live: probeResult('', 1) },
     LIVE,
   );
   assert.equal(unreadable.live, null);
@@ -282,8 +239,7 @@ test('sysctl validate accepts kernel keys and refuses hostile keys and values', 
 });
 
 test('sysctl persists a value on a test host without touching this machine kernel, then converges to zero changes', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const key = 'vm.swappiness';
   const before = readFileSync('/proc/sys/vm/swappiness', 'utf8');
   const want = String((Number(before.trim()) + 7) % 100);
@@ -317,8 +273,7 @@ test('sysctl persists a value on a test host without touching this machine kerne
 });
 
 test('sysctl treats a multi-field value with other whitespace as up to date, and absent removes the file', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const key = 'net.ipv4.tcp_rmem';
   await host.sh(`printf 'net.ipv4.tcp_rmem =\\t4096  87380\\t6291456\\n' > ${sysctlPath(key)}`);
   const same = await convergeOne(host.transport, sysctlProvider, key, { value: '4096 87380 6291456' });

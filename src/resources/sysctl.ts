@@ -5,6 +5,7 @@
  */
 import { isBulwarkError, type Problem } from '../errors.js';
 import type { Change, Provider } from './types.js';
+import { checkEnsure, problem, problems } from './validate.js';
 
 /** Desired state of one kernel parameter. */
 export interface SysctlProps {
@@ -73,8 +74,17 @@ export function parsePersisted(text: string, key: string): string | null {
   return value;
 }
 
-function problem(at: string, property: string, message: string): Problem {
-  return { code: 'BULWARK_RESOURCE_INVALID', at, property, message };
+function checkValue(props: SysctlProps, at: string): Problem | undefined {
+  const v: unknown = props.value;
+  const bad = (message: string): Problem => problem(at, 'value', message);
+  if (v === undefined)
+    return props.ensure === 'absent' ? undefined : bad('is required (unless ensure is absent)');
+  if (typeof v === 'number')
+    return Number.isSafeInteger(v) ? undefined : bad(`${v} is not a whole number; give a string`);
+  if (typeof v !== 'string') return bad(`must be a string or a number, not ${typeof v}`);
+  if (CONTROL.test(v)) return bad('must not hold a newline or other control character');
+  if (v.trim() === '') return bad('must not be empty');
+  return undefined;
 }
 
 function liveReason(sharesHostKernel: boolean): string {
@@ -90,35 +100,18 @@ export const sysctlProvider: Provider<SysctlProps, SysctlState> = {
 
   validate(name, props) {
     const at = `sysctl[${name}]`;
-    const found: Problem[] = [];
-    if (typeof name !== 'string' || name.length > KEY_MAX || !KEY.test(name)) {
-      found.push(
-        problem(
-          at,
-          'name',
-          `${JSON.stringify(name)} is not a kernel parameter key: give dotted words like net.ipv4.ip_forward ` +
-            "(letters, digits, '_' and '-'; no '/', '..', spaces, wildcards or shell characters)",
-        ),
-      );
-    }
-    if (props.ensure !== undefined && props.ensure !== 'present' && props.ensure !== 'absent') {
-      found.push(problem(at, 'ensure', `must be 'present' or 'absent', not ${JSON.stringify(props.ensure)}`));
-    }
-    const v: unknown = props.value;
-    if (v === undefined) {
-      if (props.ensure !== 'absent')
-        found.push(problem(at, 'value', 'is required (unless ensure is absent)'));
-    } else if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v))
-        found.push(problem(at, 'value', `${v} is not a whole number; give a string`));
-    } else if (typeof v !== 'string') {
-      found.push(problem(at, 'value', `must be a string or a number, not ${typeof v}`));
-    } else if (CONTROL.test(v)) {
-      found.push(problem(at, 'value', 'must not hold a newline or other control character'));
-    } else if (v.trim() === '') {
-      found.push(problem(at, 'value', 'must not be empty'));
-    }
-    return found;
+    return problems(
+      typeof name === 'string' && name.length <= KEY_MAX && KEY.test(name)
+        ? undefined
+        : problem(
+            at,
+            'name',
+            `${JSON.stringify(name)} is not a kernel parameter key: give dotted words like net.ipv4.ip_forward ` +
+              "(letters, digits, '_' and '-'; no '/', '..', spaces, wildcards or shell characters)",
+          ),
+      checkEnsure(props.ensure, at),
+      checkValue(props, at),
+    );
   },
 
   probe(name) {

@@ -2,17 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBulwarkError } from '../errors.js';
 import {
-  checkPath,
-  checkWriteProps,
+  checkEditedFileProps,
   decodeText,
+  editChanges,
   encodeText,
   fromEncoding,
   insertLine,
   intoEncoding,
   joinLines,
+  notRegularFile,
+  planEdit,
   readFileState,
   splitLines,
-  unifiedDiff,
 } from './text-edit.js';
 
 test('splitLines keeps each line ending so joinLines gives the text back exactly', () => {
@@ -52,55 +53,6 @@ test('values move into and out of a latin1-decoded file as UTF-8 bytes', () => {
   assert.equal(intoEncoding('café', 'utf8'), 'café');
 });
 
-test('unifiedDiff is empty for equal texts', () => {
-  assert.equal(unifiedDiff('a\nb\n', 'a\nb\n'), '');
-});
-
-test('unifiedDiff shows one changed line with three lines of context and a header', () => {
-  const before = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].join('\n') + '\n';
-  const after = before.replace('5\n', 'five\n');
-  assert.equal(
-    unifiedDiff(before, after, { path: '/etc/x' }),
-    [
-      '--- /etc/x',
-      '+++ /etc/x',
-      '@@ -2,7 +2,7 @@',
-      ' 2',
-      ' 3',
-      ' 4',
-      '-5',
-      '+five',
-      ' 6',
-      ' 7',
-      ' 8',
-      '',
-    ].join('\n'),
-  );
-});
-
-test('unifiedDiff splits far-apart changes into separate hunks', () => {
-  const lines = Array.from({ length: 30 }, (_, i) => `l${i}`);
-  const after = [...lines];
-  after[2] = 'X';
-  after[25] = 'Y';
-  const d = unifiedDiff(lines.join('\n') + '\n', after.join('\n') + '\n');
-  assert.deepEqual(
-    d.split('\n').filter((l) => l.startsWith('@@')),
-    ['@@ -1,6 +1,6 @@', '@@ -23,7 +23,7 @@'],
-  );
-});
-
-test('unifiedDiff numbers an insertion into an empty or new file from zero', () => {
-  assert.equal(
-    unifiedDiff('', 'a\n', { path: '/f', created: true }),
-    '--- /dev/null\n+++ /f\n@@ -0,0 +1 @@\n+a\n',
-  );
-});
-
-test('unifiedDiff shows a removed line and marks a missing final newline', () => {
-  assert.equal(unifiedDiff('a\nb\nc', 'a\nc'), '@@ -1,3 +1,2 @@\n a\n-b\n c\n\\ No newline at end of file\n');
-});
-
 test('readFileState tells a missing path, a regular file and something else apart', () => {
   const stat = (s: string): Buffer => Buffer.from(s);
   assert.deepEqual(readFileState('/f', { exitCode: 3, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) }), {
@@ -127,23 +79,65 @@ test('readFileState tells a missing path, a regular file and something else apar
   );
 });
 
-test('checkPath refuses relative, unnormalised, directory-like and multi-line paths', () => {
-  assert.deepEqual(checkPath('r', 'path', '/etc/ssh/sshd_config'), []);
-  for (const bad of ['etc/x', '/etc/../x', '/etc//x', '/etc/x/', '/', '/etc/x\n', '/etc/\0x', '', 42]) {
-    assert.equal(checkPath('r', 'path', bad).length, 1, JSON.stringify(bad));
-  }
-});
-
-test('checkWriteProps refuses bad modes and verify commands that do not look at the new content', () => {
+test('checkEditedFileProps checks path, ensure, mode and verify, with modes written in octal', () => {
   assert.deepEqual(
-    checkWriteProps('r', { mode: 0o600, verify: ['/usr/sbin/sshd', '-t', '-f', '%{path}'] }),
+    checkEditedFileProps('r', {
+      path: '/etc/x',
+      mode: 0o600,
+      verify: ['/usr/sbin/sshd', '-t', '-f', '%{path}'],
+    }),
     [],
   );
-  assert.equal(checkWriteProps('r', { mode: -1 }).length, 1);
-  assert.equal(checkWriteProps('r', { mode: 0o10000 }).length, 1);
-  assert.equal(checkWriteProps('r', { mode: '644' }).length, 1);
-  assert.equal(checkWriteProps('r', { verify: [] }).length, 1);
-  assert.equal(checkWriteProps('r', { verify: '/usr/sbin/sshd -t' }).length, 1);
-  assert.equal(checkWriteProps('r', { verify: ['/usr/sbin/sshd', '-t'] }).length, 1);
-  assert.equal(checkWriteProps('r', { verify: ['x', '%{path}\0'] }).length, 1);
+  assert.deepEqual(checkEditedFileProps('r', { path: '/etc/x', mode: '0644', ensure: 'absent' }), []);
+  assert.deepEqual(checkEditedFileProps('r', { path: '/etc/x', mode: '644' }), []);
+  for (const mode of [-1, 0o10000, 644, 1.5, '0o644', 'rw-r--r--']) {
+    const found = checkEditedFileProps('r', { path: '/etc/x', mode });
+    assert.deepEqual(
+      found.map((p) => p.property),
+      ['mode'],
+      JSON.stringify(mode),
+    );
+  }
+  assert.match(checkEditedFileProps('r', { path: '/etc/x', mode: 644 })[0]?.message ?? '', /decimal/);
+  assert.deepEqual(
+    checkEditedFileProps('r', { path: 'x', ensure: 'gone', verify: ['/usr/sbin/sshd', '-t'] })
+      .map((p) => p.property)
+      .sort(),
+    ['ensure', 'path', 'verify'],
+  );
+});
+
+test('notRegularFile says what is at the path and what to do instead', () => {
+  const link = notRegularFile('/etc/x', 'symlink');
+  assert.equal(link.code, 'BULWARK_APPLY_FAILED');
+  assert.equal(link.message, '/etc/x is a symlink; manage its target or remove the link first');
+  assert.match(notRegularFile('/etc/x', 'directory').message, /is a directory, not a regular file/);
+  assert.match(notRegularFile('/etc/x', 'other').message, /fifo, socket or device/);
+});
+
+const stat = { type: 'file' as const, mode: 0o644, uid: 0, gid: 0, owner: 'root', group: 'root', size: 0 };
+const upper = (text: string) => ({ text: text.toUpperCase(), seen: text === '' ? [] : [text.trim()] });
+
+test('planEdit edits the text in the file encoding and is null when nothing is to be written', () => {
+  const file = { kind: 'file' as const, stat, content: Buffer.from('ab\n') };
+  const plan = planEdit(file, true, upper);
+  assert.deepEqual(plan, { before: 'ab\n', after: 'AB\n', seen: ['ab'], content: Buffer.from('AB\n') });
+  assert.equal(planEdit({ ...file, content: Buffer.from('AB\n') }, true, upper), null);
+  assert.equal(planEdit({ kind: 'missing' }, false, upper), null);
+  assert.equal(planEdit({ kind: 'other', stat: { ...stat, type: 'symlink' } }, true, upper), null);
+  const created = planEdit({ kind: 'missing' }, true, () => ({ text: 'new\n', seen: [] }));
+  assert.deepEqual(created?.content, Buffer.from('new\n'));
+});
+
+test('editChanges reports a type change, nothing, or one change with the file diff', () => {
+  const link = { kind: 'other' as const, stat: { ...stat, type: 'symlink' as const } };
+  const describe = () => ({ property: 'line', from: null, to: 'x' });
+  assert.deepEqual(editChanges('/f', link, null, describe), [
+    { property: 'type', from: 'symlink', to: 'file' },
+  ]);
+  assert.deepEqual(editChanges('/f', { kind: 'file', stat, content: Buffer.from('') }, null, describe), []);
+  const plan = { before: '', after: 'x\n', seen: [], content: Buffer.from('x\n') };
+  assert.deepEqual(editChanges('/f', { kind: 'missing' }, plan, describe), [
+    { property: 'line', from: null, to: 'x', diff: '--- /dev/null\n+++ /f\n@@ -0,0 +1 @@\n+x\n' },
+  ]);
 });

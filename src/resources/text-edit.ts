@@ -1,14 +1,16 @@
 /**
  * Shared helpers for resources that edit single lines of a text file in place (`keyValue`, `configLine`): byte-exact
- * decoding, line splitting that keeps each line's own ending, a small unified line diff, reading the `file` probe
- * result, checking the props every such resource has, and writing the edited content back. Everything except
- * `writeEdited` is pure.
+ * decoding, line splitting that keeps each line's own ending, reading the `file` probe result, checking the props
+ * every such resource has, planning an edit, its change with a diff, and installing it. Everything except
+ * `applyEdit` is pure. `file` shares the probe reading and the refusal of paths that are not regular files.
  */
-import { posix } from 'node:path';
 import { BulwarkError, type Problem } from '../errors.js';
 import { parseStat } from '../transports/shell-transport.js';
 import type { FileStat } from '../transports/transport.js';
-import type { ApplyContext, ProbeResult } from './types.js';
+import { checkMode, modeBits, type Mode } from './mode.js';
+import { unifiedDiff } from './text-diff.js';
+import type { ApplyContext, Change, ProbeRequest, ProbeResult, ProbeResults } from './types.js';
+import { checkEnsure, checkPath, checkVerify, problems } from './validate.js';
 
 /** How a file's bytes were turned into a string: UTF-8 when they are valid UTF-8, otherwise one char per byte. */
 export type TextEncoding = 'utf8' | 'latin1';
@@ -91,119 +93,6 @@ export function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-// One operation of a line diff: keep, delete (from a) or insert (from b).
-type DiffOp = { readonly op: ' ' | '-' | '+'; readonly text: string; readonly a: number; readonly b: number };
-
-// Above this many cells the middle of a diff is shown as replaced wholesale instead of aligned line by line.
-const MAX_LCS_CELLS = 4_000_000;
-
-function diffOps(a: readonly string[], b: readonly string[]): DiffOp[] {
-  let pre = 0;
-  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
-  let suf = 0;
-  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf])
-    suf++;
-  const ops: DiffOp[] = [];
-  for (let i = 0; i < pre; i++) ops.push({ op: ' ', text: a[i] ?? '', a: i, b: i });
-  const am = a.slice(pre, a.length - suf);
-  const bm = b.slice(pre, b.length - suf);
-  const n = am.length;
-  const m = bm.length;
-  if (n * m > MAX_LCS_CELLS) {
-    am.forEach((text, i) => ops.push({ op: '-', text, a: pre + i, b: pre }));
-    bm.forEach((text, j) => ops.push({ op: '+', text, a: pre + n, b: pre + j }));
-  } else {
-    // lcs[i * (m + 1) + j] = length of the longest common subsequence of am[i..] and bm[j..].
-    const lcs = new Uint32Array((n + 1) * (m + 1));
-    for (let i = n - 1; i >= 0; i--) {
-      for (let j = m - 1; j >= 0; j--) {
-        lcs[i * (m + 1) + j] =
-          am[i] === bm[j]
-            ? (lcs[(i + 1) * (m + 1) + j + 1] ?? 0) + 1
-            : Math.max(lcs[(i + 1) * (m + 1) + j] ?? 0, lcs[i * (m + 1) + j + 1] ?? 0);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && am[i] === bm[j]) {
-        ops.push({ op: ' ', text: am[i] ?? '', a: pre + i, b: pre + j });
-        i++;
-        j++;
-      } else if (j < m && (i === n || (lcs[i * (m + 1) + j + 1] ?? 0) > (lcs[(i + 1) * (m + 1) + j] ?? 0))) {
-        ops.push({ op: '+', text: bm[j] ?? '', a: pre + i, b: pre + j });
-        j++;
-      } else {
-        ops.push({ op: '-', text: am[i] ?? '', a: pre + i, b: pre + j });
-        i++;
-      }
-    }
-  }
-  for (let k = 0; k < suf; k++) {
-    ops.push({ op: ' ', text: a[a.length - suf + k] ?? '', a: a.length - suf + k, b: b.length - suf + k });
-  }
-  return ops;
-}
-
-function range(start: number, count: number): string {
-  // Unified diff numbers lines from 1; an empty range names the line before it.
-  const first = count === 0 ? start : start + 1;
-  return count === 1 ? String(first) : `${first},${count}`;
-}
-
-/** Options for `unifiedDiff`. */
-export interface UnifiedDiffOptions {
-  /** The name shown in the `---`/`+++` header lines. @default no header */
-  readonly path?: string;
-  /** Unchanged lines shown around each change. @default 3 */
-  readonly context?: number;
-  /** Whether the old text is a file that does not exist yet (header `--- /dev/null`). @default false */
-  readonly created?: boolean;
-}
-
-/**
- * A unified diff of two texts, line by line, with `@@` hunks; `''` when they are equal. A change of line ending
- * only shows as `\r` at the end of a line, and a missing final newline as `\ No newline at end of file`.
- */
-export function unifiedDiff(before: string, after: string, options: UnifiedDiffOptions = {}): string {
-  if (before === after) return '';
-  const context = options.context ?? 3;
-  const shown = (lines: TextLine[]): string[] =>
-    lines.map(
-      (l) =>
-        (l.eol === '\r\n' ? `${l.text}\\r` : l.text) + (l.eol === '' ? '\n\\ No newline at end of file' : ''),
-    );
-  const ops = diffOps(shown(splitLines(before)), shown(splitLines(after)));
-  const out: string[] = [];
-  if (options.path !== undefined) {
-    out.push(`--- ${options.created === true ? '/dev/null' : options.path}`, `+++ ${options.path}`);
-  }
-  let k = 0;
-  while (k < ops.length) {
-    while (k < ops.length && ops[k]?.op === ' ') k++;
-    if (k >= ops.length) break;
-    const start = Math.max(0, k - context);
-    let end = k;
-    // Extend the hunk while the next change is within twice the context of the last one.
-    for (;;) {
-      while (end < ops.length && ops[end]?.op !== ' ') end++;
-      let next = end;
-      while (next < ops.length && ops[next]?.op === ' ') next++;
-      if (next < ops.length && next - end <= 2 * context) end = next;
-      else break;
-    }
-    end = Math.min(ops.length, end + context);
-    const hunk = ops.slice(start, end);
-    const first = hunk[0];
-    const aCount = hunk.filter((o) => o.op !== '+').length;
-    const bCount = hunk.filter((o) => o.op !== '-').length;
-    out.push(`@@ -${range(first?.a ?? 0, aCount)} +${range(first?.b ?? 0, bCount)} @@`);
-    for (const o of hunk) out.push(`${o.op}${o.text}`);
-    k = end;
-  }
-  return out.join('\n') + '\n';
-}
-
 /** What the `file` probe saw at a path. */
 export type FileState =
   | { readonly kind: 'missing' }
@@ -226,96 +115,166 @@ export function readFileState(path: string, result: ProbeResult | undefined): Fi
   return stat.type === 'file' ? { kind: 'file', stat, content: result.stdout } : { kind: 'other', stat };
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string';
-
-/** Problems with a path prop: it must be an absolute, normalised path to a file, with no NUL or line break. */
-export function checkPath(at: string, property: string, value: unknown): Problem[] {
-  const bad = (message: string): Problem[] => [{ code: 'BULWARK_RESOURCE_INVALID', at, property, message }];
-  if (!isString(value)) return bad('must be a string holding an absolute path');
-  if (/[\0\n\r]/.test(value)) return bad('must not contain a NUL byte or a line break');
-  if (!value.startsWith('/'))
-    return bad(`${JSON.stringify(value)} must be an absolute path (starting with /)`);
-  if (value === '/' || value.endsWith('/'))
-    return bad(`${JSON.stringify(value)} must name a file, not a directory`);
-  if (posix.normalize(value) !== value) {
-    return bad(
-      `${JSON.stringify(value)} must be normalised (write ${JSON.stringify(posix.normalize(value))})`,
+/**
+ * The error for a path that is not a regular file. Bulwark never replaces a symlink (nor writes through it) or any
+ * other type of file with a regular file: the author must say which path they mean.
+ */
+export function notRegularFile(path: string, type: FileStat['type']): BulwarkError {
+  if (type === 'symlink') {
+    return new BulwarkError(
+      'BULWARK_APPLY_FAILED',
+      `${path} is a symlink; manage its target or remove the link first`,
     );
   }
-  return [];
+  const what = type === 'other' ? 'special file (a fifo, socket or device)' : type;
+  const next =
+    type === 'directory' ? 'remove it first, or manage it with a directory resource' : 'remove it first';
+  return new BulwarkError('BULWARK_APPLY_FAILED', `${path} is a ${what}, not a regular file; ${next}`);
 }
 
-/** Problems with the `mode` and `verify` props shared by the line-editing resources. */
-export function checkWriteProps(
-  at: string,
-  props: { readonly mode?: unknown; readonly verify?: unknown },
-): Problem[] {
-  const problems: Problem[] = [];
-  const bad = (property: string, message: string): void => {
-    problems.push({ code: 'BULWARK_RESOURCE_INVALID', at, property, message });
-  };
-  if (props.mode !== undefined) {
-    if (
-      typeof props.mode !== 'number' ||
-      !Number.isInteger(props.mode) ||
-      props.mode < 0 ||
-      props.mode > 0o7777
-    ) {
-      bad('mode', 'must be an integer permission mode between 0 and 0o7777, e.g. 0o644');
-    }
-  }
-  if (props.verify !== undefined) {
-    const v = props.verify;
-    if (!Array.isArray(v) || v.length === 0 || !v.every(isString)) {
-      bad(
-        'verify',
-        "must be a non-empty argv array of strings, e.g. ['/usr/sbin/sshd', '-t', '-f', '%{path}']",
-      );
-    } else if (v[0] === '') {
-      bad('verify', 'the program (first word) must not be empty');
-    } else if (v.some((w) => w.includes('\0'))) {
-      bad('verify', 'must not contain a NUL byte');
-    } else if (!v.some((w) => w.includes('%{path}'))) {
-      bad('verify', 'must contain %{path} in some word, or it would not check the new content');
-    }
-  }
-  return problems;
+/** The change shown for a path that is not a regular file; apply refuses it with `notRegularFile`. */
+export function typeChange(stat: FileStat): Change {
+  return { property: 'type', from: stat.type, to: 'file' };
 }
 
-/** The props `writeEdited` needs. */
-export interface WriteEditedOptions {
-  readonly mode?: number;
+/** The props every resource that edits lines of one file has. */
+export interface EditedFileProps {
+  /** Absolute path of the file. */
+  readonly path: string;
+  /** Whether the edit puts something in (`present`) or takes it out (`absent`). @default 'present' */
+  readonly ensure?: 'present' | 'absent';
+  /**
+   * Permission bits when the file is created, in octal: `0o600` or `'0600'`; an existing file keeps its mode, owner
+   * and group. @default 0o644
+   */
+  readonly mode?: Mode;
+  /**
+   * A command run against the new content before it replaces the file, with `%{path}` (the new content's path) in
+   * some word, e.g. `['/usr/sbin/sshd', '-t', '-f', '%{path}']`; when it fails the old file stays. @default none
+   */
   readonly verify?: readonly string[];
 }
 
+/** Problems with `path`, `ensure`, `mode` and `verify`, the props every line-editing resource has. */
+export function checkEditedFileProps(
+  at: string,
+  props: {
+    readonly path?: unknown;
+    readonly ensure?: unknown;
+    readonly mode?: unknown;
+    readonly verify?: unknown;
+  },
+): Problem[] {
+  return problems(
+    checkPath(props.path, at, 'path', { file: true }),
+    checkEnsure(props.ensure, at),
+    checkMode(props.mode, 'file', at),
+    checkVerify(props.verify, at),
+  );
+}
+
+/** What a line-editing resource observed: the file as the probe saw it. */
+export interface EditedFileState {
+  readonly file: FileState;
+}
+
+/** The probe of a line-editing resource: the file's stat and content, in one op. */
+export function probeEditedFile(path: string): ProbeRequest {
+  return { file: { kind: 'file', path } };
+}
+
+/** Reads the result of `probeEditedFile`. */
+export function readEditedFile(path: string, results: ProbeResults): EditedFileState {
+  return { file: readFileState(path, results['file']) };
+}
+
+/** What an editor made of a file's text. */
+export interface TextEditResult {
+  /** The new text (equal to the input when nothing had to change). */
+  readonly text: string;
+  /** What the edit reports, such as the values found or the lines removed, in the text's own string space. */
+  readonly seen: readonly string[];
+}
+
+/** An edit worked out against the observed file. */
+export interface PlannedEdit {
+  /** The text before and after, as readable (UTF-8) text for the diff. */
+  readonly before: string;
+  readonly after: string;
+  /** The edit's `seen`, as readable text. */
+  readonly seen: readonly string[];
+  /** The bytes to install. */
+  readonly content: Buffer;
+}
+
 /**
- * Installs edited content: over an existing file with its own mode, owner and group and a backup in
- * `ctx.backupDir`, or as a new root-owned file with `options.mode`. Refuses to replace anything but a regular file.
+ * Runs `edit` over the observed file's text in the file's own encoding, or over empty text for a missing file
+ * when `create` is true. Returns null when nothing is to be written: the text stays the same, the file is missing
+ * and not to be created, or the path is not a regular file.
  */
-export async function writeEdited(
+export function planEdit(
+  file: FileState,
+  create: boolean,
+  edit: (text: string, encoding: TextEncoding) => TextEditResult,
+): PlannedEdit | null {
+  if (file.kind === 'other' || (file.kind === 'missing' && !create)) return null;
+  const { text, encoding } =
+    file.kind === 'file' ? decodeText(file.content) : { text: '', encoding: 'utf8' as const };
+  const r = edit(text, encoding);
+  if (file.kind === 'file' && r.text === text) return null;
+  return {
+    before: fromEncoding(text, encoding),
+    after: fromEncoding(r.text, encoding),
+    seen: r.seen.map((v) => fromEncoding(v, encoding)),
+    content: encodeText(r.text, encoding),
+  };
+}
+
+/**
+ * The changes of a planned edit: a `type` change for a path that is not a regular file, none when there is nothing
+ * to write, else the one change `describe` gives, with the diff of the file.
+ */
+export function editChanges(
   path: string,
-  state: FileState,
-  content: Buffer,
+  file: FileState,
+  plan: PlannedEdit | null,
+  describe: (plan: PlannedEdit) => Omit<Change, 'diff'>,
+): Change[] {
+  if (file.kind === 'other') return [typeChange(file.stat)];
+  if (plan === null) return [];
+  return [
+    {
+      ...describe(plan),
+      diff: unifiedDiff(plan.before, plan.after, { path, created: file.kind === 'missing' }),
+    },
+  ];
+}
+
+/**
+ * Installs a planned edit: over an existing file with its own mode, owner and group and a backup in
+ * `ctx.backupDir`, or as a new root-owned file with `props.mode`. Refuses anything but a regular file.
+ */
+export async function applyEdit(
+  props: EditedFileProps,
+  file: FileState,
+  plan: PlannedEdit | null,
   ctx: ApplyContext,
-  options: WriteEditedOptions,
 ): Promise<void> {
-  if (state.kind === 'other') {
-    throw new BulwarkError(
-      'BULWARK_APPLY_FAILED',
-      `${path} is a ${state.stat.type}, not a regular file; Bulwark edits regular files only ` +
-        '(manage the file it points to, or remove it first)',
-    );
-  }
-  const verify = options.verify === undefined ? {} : { verify: options.verify };
-  if (state.kind === 'file') {
-    await ctx.transport.writeFile(path, content, {
-      mode: state.stat.mode,
-      owner: state.stat.owner,
-      group: state.stat.group,
+  if (file.kind === 'other') throw notRegularFile(props.path, file.stat.type);
+  if (plan === null) return;
+  const verify = props.verify === undefined ? {} : { verify: props.verify };
+  if (file.kind === 'file') {
+    await ctx.transport.writeFile(props.path, plan.content, {
+      mode: file.stat.mode,
+      owner: file.stat.owner,
+      group: file.stat.group,
       backupDir: ctx.backupDir,
       ...verify,
     });
   } else {
-    await ctx.transport.writeFile(path, content, { mode: options.mode ?? 0o644, ...verify });
+    await ctx.transport.writeFile(props.path, plan.content, {
+      mode: modeBits(props.mode, 'file', 0o644),
+      ...verify,
+    });
   }
 }

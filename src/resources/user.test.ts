@@ -1,19 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestHost, type TestHost } from '../testing/host.js';
+import { useTestHost, type TestHost } from '../testing/host.js';
 import { convergeOne, observe } from '../testing/provider.js';
-import type { Facts } from './types.js';
+import { FACTS } from './test-helpers.js';
 import { passwordState, readUser, userProvider, type UserProps, type UserState } from './user.js';
-
-const FACTS: Facts = {
-  hostname: 'h',
-  osId: 'debian',
-  osVersion: '12',
-  osCodename: 'bookworm',
-  arch: 'x86_64',
-  init: 'sysv',
-  liveKernel: false,
-};
 
 const HASH1 =
   '$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/tMCPvjE87aPyrlQPEKxEcxV6d4J6.';
@@ -251,8 +241,7 @@ async function shadowField(host: TestHost, name: string): Promise<string> {
 }
 
 test('user creates an account with every property on a real host, then converges to zero changes', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await host.sh('groupadd -g 3000 app && groupadd ops && groupadd web');
   const props: UserProps = {
     uid: 3001,
@@ -279,8 +268,7 @@ test('user creates an account with every property on a real host, then converges
 });
 
 test('user modifies an existing account: uid, shell, comment, groups and a moved home', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await host.sh(
     'groupadd ops && groupadd web && useradd -m -G ops -s /bin/sh alice && touch /home/alice/keep && chown alice /home/alice/keep',
   );
@@ -311,8 +299,7 @@ test('user modifies an existing account: uid, shell, comment, groups and a moved
 });
 
 test('user sets, changes, locks and unlocks a password hash idempotently', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await host.sh('useradd bob');
   assert.equal(await shadowField(host, 'bob'), '!');
 
@@ -356,8 +343,7 @@ test('user sets, changes, locks and unlocks a password hash idempotently', async
 });
 
 test('user creates a locked account with a hash, and a new account joins an existing group of its name', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   const locked = await convergeOne(host.transport, userProvider, 'carol', { password: HASH3, locked: true });
   assert.deepEqual(locked.after, []);
   assert.equal(await shadowField(host, 'carol'), `!${HASH3}`);
@@ -379,8 +365,7 @@ test('user creates a locked account with a hash, and a new account joins an exis
 });
 
 test('user removes an account, with its home when manageHome is set', async (t) => {
-  const host = await createTestHost();
-  t.after(() => host.destroy());
+  const host = await useTestHost(t);
   await host.sh('useradd -m erin && useradd -m frank');
 
   const erin = await convergeOne(host.transport, userProvider, 'erin', {

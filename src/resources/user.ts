@@ -6,19 +6,17 @@
  */
 import { createHash } from 'node:crypto';
 import { BulwarkError, type Problem } from '../errors.js';
-import {
-  accountNameError,
-  commonProblems,
-  idError,
-  invalid,
-  nameListProblems,
-  parseGroupFile,
-  probedText,
-  records,
-  showNames,
-  sortedUnique,
-} from './group.js';
+import { accountProblems, parseGroupFile, probedText, records, showNames, sortedUnique } from './group.js';
 import type { ApplyContext, Change, Provider } from './types.js';
+import {
+  checkAccount,
+  checkAccountList,
+  checkBoolean,
+  checkId,
+  checkPath,
+  problem,
+  problems,
+} from './validate.js';
 
 /** Desired state of one user account. */
 export interface UserProps {
@@ -117,41 +115,50 @@ function desiredLocked(props: UserProps): boolean | undefined {
   return props.password?.startsWith('!') === true ? true : undefined;
 }
 
-/** Why a text field is refused, or undefined. */
-function fieldError(value: unknown, what: string): string | undefined {
-  if (typeof value !== 'string') return `must be a string, not ${typeof value}`;
-  if (value.includes(':')) return `${what} must not hold ':' (it separates the fields of /etc/passwd)`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\0-\x1f\x7f]/.test(value)) return `${what} must not hold a newline or other control character`;
+/** The GECOS comment: text that fits in a field of /etc/passwd. */
+function checkComment(value: unknown, at: string): Problem | undefined {
+  const bad = (message: string): Problem => problem(at, 'comment', message);
+  if (typeof value !== 'string') return bad(`must be a string, not ${typeof value}`);
+  if (value.includes(':')) return bad("must not hold ':' (it separates the fields of /etc/passwd)");
+  if (/\p{Cc}/u.test(value)) return bad('must not hold a newline or other control character');
   return undefined;
 }
 
-function absolutePathError(value: unknown, what: string): string | undefined {
-  const bad = fieldError(value, what);
-  if (bad !== undefined) return bad;
-  const path = value as string;
-  if (!path.startsWith('/')) return `${JSON.stringify(path)} is relative; give an absolute ${what}`;
-  if (path.split('/').some((seg) => seg === '.' || seg === '..') || path.includes('//') || /\s/.test(path)) {
-    return `${JSON.stringify(path)} is not a clean absolute path (no '.', '..', '//' or spaces)`;
-  }
-  if (path.length > 1 && path.endsWith('/')) return `${JSON.stringify(path)} ends with '/'`;
-  return undefined;
-}
-
-/** Why a password value is refused, or undefined. Never quotes the value: it may be a secret typed by mistake. */
-function passwordError(value: unknown): string | undefined {
-  if (typeof value !== 'string') return `must be a string holding a crypt(3) hash, not ${typeof value}`;
-  if (value === '') return 'must not be empty: that would allow logging in without a password; use ! to lock';
-  const { body } = splitField(value);
-  if (body === '' || body === '*' || body === '!' || CRYPT_HASH.test(body)) return undefined;
-  return (
-    'must be a crypt(3) hash such as $y$... or $6$... (make one with mkpasswd), or ! or * for no usable ' +
-    'password; plain-text passwords are refused'
+/** A home directory or login shell: an absolute path that fits in a field of /etc/passwd. */
+function checkPasswdPath(value: unknown, at: string, property: string): Problem | undefined {
+  const bad = checkPath(value, at, property);
+  if (bad !== undefined || !/[:\s]/.test(value as string)) return bad;
+  return problem(
+    at,
+    property,
+    `${JSON.stringify(value)} must not hold ':' or whitespace (it is a field of /etc/passwd)`,
   );
 }
 
-function check(found: Problem[], at: string, property: string, why: string | undefined): void {
-  if (why !== undefined) found.push(invalid(at, property, why));
+/** A password: a crypt(3) hash, or `!` / `*`. Never quotes the value: it may be a secret typed by mistake. */
+function checkPassword(value: unknown, at: string): Problem | undefined {
+  const bad = (message: string): Problem => problem(at, 'password', message);
+  if (typeof value !== 'string') return bad(`must be a string holding a crypt(3) hash, not ${typeof value}`);
+  if (value === '')
+    return bad('must not be empty: that would allow logging in without a password; use ! to lock');
+  const { body } = splitField(value);
+  if (body === '' || body === '*' || body === '!' || CRYPT_HASH.test(body)) return undefined;
+  return bad(
+    'must be a crypt(3) hash such as $y$... or $6$... (make one with mkpasswd), or ! or * for no usable ' +
+      'password; plain-text passwords are refused',
+  );
+}
+
+/** `locked: false` with a password that leaves nothing to unlock. */
+function checkUnlock(props: UserProps, at: string): Problem | undefined {
+  if (props.locked !== false || typeof props.password !== 'string') return undefined;
+  if (props.password.startsWith('!')) {
+    return problem(at, 'locked', "cannot be false with a password starting with '!' (the lock mark)");
+  }
+  if (!bodyHasHash(props.password)) {
+    return problem(at, 'locked', 'cannot be false with a password of *: there is no hash to unlock');
+  }
+  return undefined;
 }
 
 /** Parses /etc/passwd and /etc/shadow and /etc/group into the state of one account. Exported for tests. */
@@ -297,42 +304,26 @@ export const userProvider: Provider<UserProps, UserState> = {
 
   validate(name, props) {
     const at = `user[${name}]`;
-    const found = commonProblems(at, props);
-    check(found, at, 'name', accountNameError(name));
-    if (props.uid !== undefined) check(found, at, 'uid', idError(props.uid));
-    if (props.gid !== undefined) {
-      check(
-        found,
-        at,
-        'gid',
-        typeof props.gid === 'number' ? idError(props.gid) : accountNameError(props.gid),
-      );
-    }
-    if (props.groups !== undefined) found.push(...nameListProblems(at, 'groups', props.groups));
-    if (props.home !== undefined) check(found, at, 'home', absolutePathError(props.home, 'home directory'));
-    if (props.shell !== undefined) check(found, at, 'shell', absolutePathError(props.shell, 'shell'));
-    if (props.comment !== undefined) check(found, at, 'comment', fieldError(props.comment, 'comment'));
-    if (props.manageHome !== undefined && typeof props.manageHome !== 'boolean') {
-      found.push(invalid(at, 'manageHome', 'must be true or false'));
-    }
-    if (props.locked !== undefined && typeof props.locked !== 'boolean') {
-      found.push(invalid(at, 'locked', 'must be true or false'));
-    }
-    if (props.password !== undefined) {
-      check(found, at, 'password', passwordError(props.password));
-      if (props.locked === false && typeof props.password === 'string') {
-        if (props.password.startsWith('!')) {
-          found.push(
-            invalid(at, 'locked', "cannot be false with a password starting with '!' (the lock mark)"),
-          );
-        } else if (!bodyHasHash(props.password)) {
-          found.push(
-            invalid(at, 'locked', 'cannot be false with a password of *: there is no hash to unlock'),
-          );
-        }
-      }
-    }
-    return found;
+    const gid: unknown = props.gid;
+    return [
+      ...problems(
+        ...accountProblems(name, at, props),
+        props.uid === undefined ? undefined : checkId(props.uid, at, 'uid'),
+        gid === undefined
+          ? undefined
+          : typeof gid === 'number'
+            ? checkId(gid, at, 'gid')
+            : checkAccount(gid, at, 'gid'),
+        props.home === undefined ? undefined : checkPasswdPath(props.home, at, 'home'),
+        props.shell === undefined ? undefined : checkPasswdPath(props.shell, at, 'shell'),
+        props.comment === undefined ? undefined : checkComment(props.comment, at),
+        checkBoolean(props.manageHome, at, 'manageHome'),
+        checkBoolean(props.locked, at, 'locked'),
+        props.password === undefined ? undefined : checkPassword(props.password, at),
+        checkUnlock(props, at),
+      ),
+      ...(props.groups === undefined ? [] : checkAccountList(props.groups, at, 'groups')),
+    ];
   },
 
   probe() {

@@ -290,3 +290,13 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
     throw e;
   }
 }
+
+/** Creates a test host for one test and registers its `destroy` with the test's `after` hook. */
+export async function useTestHost(
+  t: { after(fn: () => unknown): void },
+  options?: TestHostOptions,
+): Promise<TestHost> {
+  const host = await createTestHost(options);
+  t.after(() => host.destroy());
+  return host;
+}
