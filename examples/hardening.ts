@@ -34,6 +34,8 @@ export default defineCookbook({
     },
     loginDefs: { PASS_MAX_DAYS: '90', PASS_MIN_DAYS: '1', PASS_WARN_AGE: '14', UMASK: '027' },
     banner: 'Authorised use only. Activity on this system is monitored and recorded.',
+    /** Filesystems nobody should mount here: their modules cannot be loaded. */
+    disabledModules: ['cramfs', 'freevxfs', 'hfs', 'hfsplus', 'jffs2', 'udf'],
   },
   recipe(r, a) {
     // The seed story: FTP must never run, whatever else was installed.
@@ -58,6 +60,10 @@ export default defineCookbook({
       r.keyValue('/etc/login.defs', { key, value, separator: '\t', caseSensitive: true });
     }
 
+    r.file('/etc/modprobe.d/bulwark-filesystems.conf', {
+      content: a.disabledModules.map((m) => `install ${m} /bin/false\nblacklist ${m}\n`).join(''),
+      mode: 0o644,
+    });
     r.file('/etc/issue.net', { content: `${a.banner}\n`, mode: 0o644, owner: 'root', group: 'root' });
     r.file('/etc/passwd', { mode: 0o644, owner: 'root', group: 'root' });
     r.file('/etc/group', { mode: 0o644, owner: 'root', group: 'root' });

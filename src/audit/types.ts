@@ -39,7 +39,7 @@ export interface Subject<T> {
   /** Picks the value from the observation. */
   readonly select: (observation: never) => T;
   /** How to show a value of this subject in messages (e.g. modes in octal). @default JSON-ish text */
-  readonly format?: (value: T) => string;
+  format?(value: T): string;
 }
 
 /** Makes a subject of `resource` whose value is `select(observation)`. */

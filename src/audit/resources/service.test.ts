@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createTestHost } from '../../testing/host.js';
+import { parseServiceOutput, service } from './service.js';
+import { observeSubjects } from './testing.js';
+
+test('systemd properties parse into installed, running and enabled', () => {
+  const o = parseServiceOutput(
+    'init=systemd\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n',
+    'sysv',
+  );
+  assert.deepEqual([o.installed, o.running, o.enabled], [true, true, true]);
+  const gone = parseServiceOutput(
+    'init=systemd\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n',
+    'sysv',
+  );
+  assert.deepEqual([gone.installed, gone.running, gone.enabled], [false, false, false]);
+});
+
+test('a unit generated from an init script is enabled exactly when its rc links start it', () => {
+  const base = 'init=systemd\nLoadState=loaded\nActiveState=inactive\nUnitFileState=generated\n';
+  assert.equal(parseServiceOutput(`${base}link=rc2.d/S01vsftpd\n`, 'systemd').enabled, true);
+  assert.equal(parseServiceOutput(`${base}link=rc2.d/K01vsftpd\n`, 'systemd').enabled, false);
+});
+
+test('SysV status and rc links parse into installed, running and enabled', () => {
+  const on = parseServiceOutput(
+    'init=sysv\nstatus=0\nlink=rc2.d/S01vsftpd\nlink=rc0.d/K01vsftpd\n',
+    'systemd',
+  );
+  assert.deepEqual([on.init, on.installed, on.running, on.enabled], ['sysv', true, true, true]);
+  const off = parseServiceOutput('init=sysv\nstatus=3\nlink=rc2.d/K01vsftpd\n', 'systemd');
+  assert.deepEqual([off.installed, off.running, off.enabled], [true, false, false]);
+  const none = parseServiceOutput('init=sysv\n', 'systemd');
+  assert.deepEqual([none.installed, none.running, none.enabled], [false, false, false]);
+});
+
+test('hostile service names are refused before anything runs', () => {
+  assert.throws(() => service('vsftpd; reboot'), /service name/);
+  assert.throws(() => service('../../bin/sh'), /service name/);
+  assert.throws(() => service(''), /service name/);
+});
+
+test('a SysV service on a test host is seen stopped, then running once started', async (t) => {
+  const host = await createTestHost();
+  t.after(() => host.destroy());
+  const ftp = service('vsftpd');
+  const missing = service('nosuchd');
+  const before = await observeSubjects(host.transport, [ftp.running, missing.installed]);
+  assert.equal(before.value(ftp.installed), true);
+  assert.equal(before.value(ftp.running), false);
+  assert.equal(before.value(ftp.enabled), true);
+  assert.equal(before.value(missing.installed), false);
+  assert.equal(before.value(missing.running), false);
+
+  await host.sh('service vsftpd start; update-rc.d vsftpd disable >/dev/null 2>&1');
+  const after = await observeSubjects(host.transport, [ftp.running]);
+  assert.equal(after.value(ftp.running), true);
+  assert.equal(after.value(ftp.enabled), false);
+});
+
+test('a service under systemd is observed through systemctl', async (t) => {
+  const host = await createTestHost({ systemd: true });
+  t.after(() => host.destroy());
+  const ssh = service('ssh.service');
+  const missing = service('nosuchd');
+  const o = await observeSubjects(host.transport, [ssh.running, missing.installed]);
+  assert.equal(o.facts.init, 'systemd');
+  const active = (await host.sh('systemctl is-active ssh.service')).stdout.toString().trim() === 'active';
+  assert.equal(o.value(ssh.installed), true);
+  assert.equal(o.value(ssh.running), active);
+  assert.equal(o.value(ssh.enabled), true);
+  assert.equal(o.value(missing.installed), false);
+
+  await host.sh('systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1');
+  const after = await observeSubjects(host.transport, [ssh.running]);
+  assert.equal(after.value(ssh.running), false);
+  assert.equal(after.value(ssh.enabled), false);
+});
