@@ -92,11 +92,12 @@ test('buildProbeScript quotes every path, id and argv word and refuses a NUL byt
     ['r0:d', { kind: 'file', path: '/proc/sys/net/ipv4/ip_forward' }],
   ]);
   const lines = buildProbeScript(ops).trimEnd().split('\n');
-  assert.deepEqual(lines.slice(-4), [
+  assert.deepEqual(lines.slice(-5), [
     `X r0:c 5 printf %s ${quote('; touch x')}`,
     'V r0:d /proc/sys/net/ipv4/ip_forward',
     `M ${quote("/tmp/it's $(touch x)")} /etc/motd /proc/sys/net/ipv4/ip_forward`,
     'C /etc/motd',
+    'Z',
   ]);
   assert.throws(
     () => buildProbeScript(new Map([['r0:a', { kind: 'file', path: '/etc/\0motd' }]])),

@@ -15,13 +15,16 @@ import type { Transport } from '../transports/transport.js';
 //                                                        every regular file to read, in one stat and one cat
 //   V <0|3> <id>, then lines starting with '|', then '.'  a kernel file (/proc) read with shell builtins
 // Builtins decide whether a path exists or a file is empty, so a probe of many files costs a handful of processes
-// rather than several per file.
+// rather than several per file; commands run eight at a time, in the background, beside the file reads.
 const PRELUDE = `T=$(mktemp -d) || exit 97
 trap 'rm -rf -- "$T"' EXIT
 e() { if [ -s "$1" ]; then base64 -w0 -- "$1"; else printf -; fi; }
-X() { i=$1; t=$2; shift 2
-  if [ "$t" = 0 ]; then ( exec "$@" ) >"$T/o" 2>"$T/e" </dev/null; else timeout -k 2 "$t" "$@" >"$T/o" 2>"$T/e" </dev/null; fi
-  c=$?; printf 'R %s ' "$c"; e "$T/o"; printf ' '; e "$T/e"; printf ' %s\\n' "$i"; }
+n=0
+X() { n=$((n + 1)); (i=$1; t=$2; shift 2; o="$T/o$n" r="$T/e$n"
+  if [ "$t" = 0 ]; then ( exec "$@" ) >"$o" 2>"$r" </dev/null; else timeout -k 2 "$t" "$@" >"$o" 2>"$r" </dev/null; fi
+  c=$?; { printf 'R %s ' "$c"; e "$o"; printf ' '; e "$r"; printf ' %s\\n' "$i"; } >"$T/r$n") &
+  if [ $((n % 8)) = 0 ]; then wait; fi; }
+Z() { wait; if [ "$n" -gt 0 ]; then cat -- "$T"/r*; fi; }
 M() { printf 'M '; if [ $# -gt 0 ]; then stat --printf '%f %u %g %s %U %G %n\\0' -- "$@" 2>/dev/null | base64 -w0; fi; echo; }
 C() { n=$#; for p do if [ -f "$p" ]; then set -- "$@" "$p"; fi; done; shift "$n"; printf 'C '
   if [ $# -gt 0 ]; then stat -L --printf '%s %n\\0' -- "$@" 2>/dev/null | base64 -w0; printf ' '; cat -- "$@" 2>/dev/null | base64 -w0
@@ -63,7 +66,8 @@ export function buildProbeScript(ops: ReadonlyMap<string, ProbeOp>): string {
         break;
     }
   }
-  lines.push(`M ${[...statPaths].join(' ')}`.trimEnd(), `C ${[...readPaths].join(' ')}`.trimEnd());
+  // exec ops run in the background, eight at a time, while the shell reads files; Z prints their records.
+  lines.push(`M ${[...statPaths].join(' ')}`.trimEnd(), `C ${[...readPaths].join(' ')}`.trimEnd(), 'Z');
   return lines.join('\n') + '\n';
 }
 
