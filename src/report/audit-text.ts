@@ -72,7 +72,9 @@ export function formatAuditResult(r: AuditResult, style: Style, verbose: boolean
   const rating =
     r.status === 'failed' || r.status === 'error' ? style.dim(` (${r.severity}, ${r.bucket})`) : '';
   const lines = [`    ${mark}${oneLine(r.address)}  ${oneLine(r.title)}${rating}`];
-  if (r.message !== '' && r.status !== 'passed') {
+  // The message repeats the first failing or erring check; show it only when no check line will say it.
+  const checksSayIt = r.checks.some((c) => c.status === 'failed' || c.status === 'error');
+  if (r.message !== '' && r.status !== 'passed' && !checksSayIt) {
     const colour =
       r.status === 'skipped' || isWaived(r) ? style.dim : r.status === 'error' ? style.red : (s: string) => s;
     lines.push(`${DETAIL}${colour(oneLine(r.message))}`);
