@@ -6,7 +6,12 @@ import { converge } from '../engine/converge.js';
 import { loadCookbook } from '../engine/load.js';
 import type { RunReport } from '../engine/report.js';
 import { formatAuditReport } from '../report/audit-text.js';
-import { formatRunReport } from '../report/converge-text.js';
+import {
+  formatResource,
+  formatRunFooter,
+  formatRunHeader,
+  formatRunReport,
+} from '../report/converge-text.js';
 import { colorWanted, makeStyle } from '../report/style.js';
 import { openTarget } from '../transports/index.js';
 import { auditExitCode } from './audit.js';
@@ -86,10 +91,21 @@ export async function runConverge(args: readonly string[], dryRunCommand: boolea
     let report: RunReport;
     let auditCode: number = EXIT.ok;
     let auditOut = '';
+    // On a terminal, resources are printed as they finish, so a long converge shows its progress.
+    const live = io.stdout.isTTY === true && !values.json;
+    if (live) io.stdout.write(`${formatRunHeader(compiled.name, transport.target, dryRun, style)}\n`);
     try {
       report = await converge(compiled, transport, {
         dryRun,
         continueOnFailure: values['continue-on-failure'],
+        ...(live
+          ? {
+              onResource: (r) => {
+                const lines = formatResource(r, style, values.verbose);
+                if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
+              },
+            }
+          : {}),
         ...(values['backup-dir'] === undefined ? {} : { backupDir: values['backup-dir'] }),
       });
       if (values.audit) {
@@ -101,11 +117,8 @@ export async function runConverge(args: readonly string[], dryRunCommand: boolea
     } finally {
       await transport.close();
     }
-    io.stdout.write(
-      values.json
-        ? `${JSON.stringify(report, null, 2)}\n`
-        : `${formatRunReport(report, style, values.verbose)}\n${auditOut}`,
-    );
+    const text = live ? formatRunFooter(report, style) : formatRunReport(report, style, values.verbose);
+    io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${text}\n${auditOut}`);
     const failed = report.summary.failed > 0 || report.notifications.some((n) => n.status === 'failed');
     if (failed) return EXIT.resourcesFailed;
     return values.enforce ? auditCode : EXIT.ok;

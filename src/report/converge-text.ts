@@ -49,12 +49,14 @@ export function formatResource(r: ResourceResult, style: Style, verbose: boolean
   return lines;
 }
 
-/** The whole report as text. */
-export function formatRunReport(report: RunReport, style: Style, verbose: boolean): string {
+/** The first line of a run's output. */
+export function formatRunHeader(cookbook: string, target: string, dryRun: boolean, style: Style): string {
+  return style.bold(`${dryRun ? 'Plan for' : 'Converging'} ${cookbook} on ${target}`);
+}
+
+/** Everything after the resources: notifications, warnings, errors and the summary line. */
+export function formatRunFooter(report: RunReport, style: Style): string {
   const lines: string[] = [];
-  const verb = report.dryRun ? 'Plan for' : 'Converged';
-  lines.push(style.bold(`${verb} ${report.cookbook} on ${report.target}`));
-  for (const r of report.resources) lines.push(...formatResource(r, style, verbose));
   for (const n of report.notifications) {
     const what = n.status === 'planned' ? 'would run' : n.status === 'ran' ? 'ran' : style.red('FAILED');
     lines.push(
@@ -73,4 +75,13 @@ export function formatRunReport(report: RunReport, style: Style, verbose: boolea
     `${changed}, ${s.upToDate} up to date, ${failed}${ignored}, ${s.skipped} skipped · ${trips} · ${Math.round(report.durationMs)} ms`,
   );
   return lines.join('\n');
+}
+
+/** The whole report as text: header, resources, footer. */
+export function formatRunReport(report: RunReport, style: Style, verbose: boolean): string {
+  return [
+    formatRunHeader(report.cookbook, report.target, report.dryRun, style),
+    ...report.resources.flatMap((r) => formatResource(r, style, verbose)),
+    formatRunFooter(report, style),
+  ].join('\n');
 }
