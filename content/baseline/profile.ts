@@ -133,7 +133,11 @@ export default defineProfile({
     }
     control(
       'kernel-20',
-      { title: 'Unused filesystem modules cannot be loaded', impact: 0.3, tags: { area: 'kernel' } },
+      {
+        title: 'Unused filesystem modules are blacklisted or disabled',
+        impact: 0.3,
+        tags: { area: 'kernel' },
+      },
       (t) => {
         for (const name of inputs.disabledModules) t.expect(t.kernelModule(name).blacklisted).toBe(true);
       },

@@ -131,3 +131,40 @@ test('recording a control body captures its exception instead of throwing', () =
   assert.equal(r.checks.length, 0);
   assert.match(String(r.thrown), /body broke/);
 });
+
+test('skips and impact overrides reach controls of profiles included further down', () => {
+  const inner = defineProfile({
+    name: 'inner',
+    controls: (control) => {
+      control('deep-1', {}, noop);
+      control('deep-2', {}, noop);
+    },
+  });
+  const mid = defineProfile({
+    name: 'mid',
+    include: [inner],
+    controls: (control) => control('mid-1', {}, noop),
+  });
+  const top = defineProfile({
+    name: 'top',
+    include: [{ profile: mid, skip: ['deep-1'], impact: { 'deep-2': 'critical' } }],
+    controls: noop,
+  });
+  const c = compileProfile(top);
+  assert.deepEqual(
+    c.controls.map((x) => [x.id, x.impact]),
+    [
+      ['deep-2', 0.9],
+      ['mid-1', 0.5],
+    ],
+  );
+});
+
+test('a bad impact override is reported with the override value', () => {
+  const base = defineProfile({ name: 'base', controls: (control) => control('b', { impact: 0.5 }, noop) });
+  const top = defineProfile({ name: 'top', include: [{ profile: base, impact: { b: 7 } }], controls: noop });
+  assert.throws(
+    () => compileProfile(top),
+    (e) => isBulwarkError(e, 'BULWARK_PROFILE_INVALID') && /7 is not an impact/.test(e.message),
+  );
+});

@@ -106,14 +106,15 @@ export function compileProfile(profile: AnyProfile, options: CompileProfileOptio
         message: 'use letters, digits, - and _',
       });
     for (const inc of p.include) {
-      const incSkip = new Set(inc.skip ?? []);
-      const incImpacts = new Map(Object.entries(inc.impact ?? {}));
+      // Skips and impact overrides reach controls of profiles included further down as well.
+      const incSkip = new Set([...skip, ...(inc.skip ?? [])]);
+      const incImpacts = new Map([...impacts, ...Object.entries(inc.impact ?? {})]);
       const before = controls.length;
       run(inc.profile, incSkip, incImpacts, at);
       const ids = new Set(controls.slice(before).map((c) => c.id));
       // Skipped controls were never added, so check the skip list against what the included profile declares.
-      const declared = declaredIds(inc.profile);
-      for (const id of [...incSkip, ...incImpacts.keys()]) {
+      const declared = declaredIdsDeep(inc.profile);
+      for (const id of [...(inc.skip ?? []), ...Object.keys(inc.impact ?? {})]) {
         if (!declared.has(id) && !ids.has(id)) {
           found.push({
             code: 'BULWARK_PROFILE_INVALID',
@@ -149,13 +150,14 @@ export function compileProfile(profile: AnyProfile, options: CompileProfileOptio
         });
         return;
       }
-      const impact = impactValue(impacts.get(id) ?? meta.impact);
+      const given = impacts.get(id) ?? meta.impact;
+      const impact = impactValue(given);
       if (impact === undefined) {
         found.push({
           code: 'BULWARK_PROFILE_INVALID',
           at: cat,
           property: 'impact',
-          message: `${JSON.stringify(meta.impact)} is not an impact: use 0..1 or none, low, medium, high, critical`,
+          message: `${JSON.stringify(given)} is not an impact: use 0..1 or none, low, medium, high, critical`,
         });
       }
       const bucket = meta.bucket ?? 'configuration';
@@ -218,9 +220,12 @@ export function compileProfile(profile: AnyProfile, options: CompileProfileOptio
   return { name: profile.name, title: profile.title, version: profile.version, profiles: order, controls };
 }
 
-/** The ids a profile declares with its default inputs, for checking skip lists. */
-function declaredIds(p: AnyProfile): Set<string> {
+/** The ids a profile and the profiles it includes declare with default inputs, for checking skip lists. */
+function declaredIdsDeep(p: AnyProfile, seen = new Set<string>()): Set<string> {
   const ids = new Set<string>();
+  if (!isProfile(p) || seen.has(p.name)) return ids;
+  seen.add(p.name);
+  for (const inc of p.include) for (const id of declaredIdsDeep(inc.profile, seen)) ids.add(id);
   try {
     (p.controls as (c: ControlFn, i: Inputs) => void)((id) => void ids.add(id), p.inputs);
   } catch {

@@ -74,3 +74,14 @@ test('satisfy runs the author predicate and show prints values for people', () =
   assert.equal(show([1, 'x']), '[1,"x"]');
   assert.equal(show(/x/i), '/x/i');
 });
+
+test('cmp compares an octal mode string with a number as octal', () => {
+  assert.equal(cmp('0640').test(0o640).pass, true);
+  assert.equal(cmp(0o640).test('0640').pass, true);
+  assert.equal(cmp('0644').test(0o640).pass, false);
+});
+
+test('a global regular expression gives the same verdict every time', () => {
+  const m = match(/x/g);
+  assert.deepEqual([m.test('x').pass, m.test('x').pass, m.test('x').pass], [true, true, true]);
+});

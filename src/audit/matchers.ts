@@ -50,15 +50,16 @@ export function equal<T>(expected: T): Matcher<T> {
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 
 /**
- * Loose comparison, like InSpec's `cmp`: numbers compare with numeric strings (`'022' cmp 22` is false but
- * `'22' cmp 22` is true), strings compare case-insensitively, booleans with 'yes'/'no'/'true'/'false', a single-
- * element array with its element, and an octal mode string with a number.
+ * Loose comparison, like InSpec's `cmp`: numeric strings compare as numbers (`'22'` cmp `22`, and `'022'` cmp
+ * `22` too), an octal mode string compares with a number as octal (`'0640'` cmp `0o640`), strings compare
+ * case-insensitively, `yes`/`no`/`true`/`false` with booleans, and a one-element array with its element.
  */
 export function cmp(expected: unknown): Matcher<unknown> {
-  const norm = (v: unknown): unknown => {
-    if (Array.isArray(v) && v.length === 1) return norm(v[0]);
+  const norm = (v: unknown, other: unknown): unknown => {
+    if (Array.isArray(v) && v.length === 1) return norm(v[0], other);
     if (typeof v === 'string') {
       const t = v.trim();
+      if (typeof other === 'number' && /^0[0-7]{3,4}$/.test(t)) return Number.parseInt(t, 8);
       if (NUMERIC.test(t)) return Number(t);
       if (/^(yes|true)$/i.test(t)) return true;
       if (/^(no|false)$/i.test(t)) return false;
@@ -68,17 +69,22 @@ export function cmp(expected: unknown): Matcher<unknown> {
   };
   return {
     description: `to cmp ${show(expected)}`,
-    test: (a) => ({ pass: deepEqual(norm(a), norm(expected)), expected: `cmp ${show(expected)}` }),
+    test: (a) => ({
+      pass: deepEqual(norm(a, expected), norm(expected, a)),
+      expected: `cmp ${show(expected)}`,
+    }),
   };
 }
 
 /** A regular expression match of the value as text (arrays: any element matches). */
-export function match(re: RegExp): Matcher<unknown> {
+export function match(pattern: RegExp): Matcher<unknown> {
+  // A global or sticky expression keeps state between tests; checks must not depend on each other.
+  const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
   const one = (v: unknown): boolean =>
     typeof v === 'string' || typeof v === 'number' ? re.test(String(v)) : false;
   return {
-    description: `to match ${String(re)}`,
-    test: (a) => ({ pass: Array.isArray(a) ? a.some(one) : one(a), expected: `matches ${String(re)}` }),
+    description: `to match ${String(pattern)}`,
+    test: (a) => ({ pass: Array.isArray(a) ? a.some(one) : one(a), expected: `matches ${String(pattern)}` }),
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileCookbook } from '../dsl/compile.js';
+import { isBulwarkError } from '../errors.js';
 import { defineCookbook } from '../dsl/cookbook.js';
 import { converge } from '../engine/converge.js';
 import { createTestHost, type TestHost } from '../testing/host.js';
@@ -154,9 +155,11 @@ test('waivers: a waived failure counts as waived, an expired one counts again, r
   assert.equal(r.get('control[expired]')?.waiver?.expired, true);
   assert.deepEqual(
     [r.get('control[not-run]')?.status, r.get('control[not-run]')?.message],
-    ['skipped', 'waived: does not apply'],
+    ['skipped', 'not run: waived'],
   );
-  assert.deepEqual([report.summary.waived, report.summary.failed, report.summary.skipped], [1, 1, 1]);
+  assert.equal(r.get('control[not-run]')?.waiver?.justification, 'does not apply');
+  // A waived failure and a control waived off both count as waived, so the run can exit 0.
+  assert.deepEqual([report.summary.waived, report.summary.failed, report.summary.skipped], [2, 1, 0]);
   assert.deepEqual(report.unusedWaivers, ['ghost']);
 });
 
@@ -230,4 +233,37 @@ test('an unreachable target makes every result an error and records the host err
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('run: false on a cookbook resource address skips that resource; a control id in two sources is an error', async (t) => {
+  const h = await host(t);
+  const cookbook = compileCookbook(
+    defineCookbook({
+      name: 'cb',
+      recipe: (r) => void r.file('/etc/motd', { content: 'x\n' }),
+      controls: (control) =>
+        control('same-id', {}, (c) =>
+          c.expect(subject(textFile('/etc/motd'), 'exists', (o) => o.exists)).toBe(true),
+        ),
+    }),
+  );
+  const waivers = new Map([['file[/etc/motd]', { justification: 'managed elsewhere', run: false }]]);
+  const report = await audit({ profiles: [], cookbooks: [cookbook] }, h.transport, { waivers });
+  assert.deepEqual(
+    report.results.map((x) => [x.address, x.status, x.message]),
+    [
+      ['file[/etc/motd]', 'skipped', 'not run: waived'],
+      ['control[same-id]', 'passed', ''],
+    ],
+  );
+  assert.equal(report.summary.waived, 1);
+  const profile = compileProfile(
+    defineProfile({ name: 'p', controls: (control) => control('same-id', {}, () => undefined) }),
+  );
+  await assert.rejects(
+    audit({ profiles: [profile], cookbooks: [cookbook] }, h.transport),
+    (e) =>
+      isBulwarkError(e, 'BULWARK_CONTROL_DUPLICATE') &&
+      /same-id is declared by both p and cb/.test(e.message),
+  );
 });

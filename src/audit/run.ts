@@ -7,7 +7,7 @@ import type { CompiledCookbook } from '../dsl/compile.js';
 import type { ResourceDecl } from '../dsl/cookbook.js';
 import { describeGuard, guardHolds, resourceOps, resultsWithPrefix } from '../engine/observe.js';
 import { runProbe } from '../engine/probe.js';
-import { isBulwarkError } from '../errors.js';
+import { BulwarkError, isBulwarkError } from '../errors.js';
 import { PROVIDERS } from '../resources/registry.js';
 import type { Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
@@ -28,7 +28,9 @@ import type {
   Subject,
 } from './types.js';
 import { BUCKETS } from './types.js';
-import { applyWaiver, type Waivers } from './waivers.js';
+import { applyWaiver, isWaived, type Waivers } from './waivers.js';
+
+export { isWaived };
 
 /** What to audit on a host. */
 export interface AuditSources {
@@ -277,8 +279,17 @@ export async function auditHost(
       })),
     ),
   ];
+  const seenIds = new Map<string, string>();
   for (const { profile, source } of allProfiles) {
     for (const decl of profile.controls) {
+      const other = seenIds.get(decl.id);
+      if (other !== undefined) {
+        throw new BulwarkError(
+          'BULWARK_CONTROL_DUPLICATE',
+          `control ${decl.id} is declared by both ${other} and ${source}`,
+        );
+      }
+      seenIds.set(decl.id, source);
       const w = waivers.get(decl.id);
       if (w !== undefined && !w.run && !applyWaiver(w, now).expired) {
         notRun.push({ decl, source });
@@ -339,9 +350,14 @@ export async function auditHost(
     }
   });
   const out: AuditResult[] = [
-    ...cookbookDecls.map(({ decl, index }) =>
-      resourceResult(decl, index, results, facts, host, hostError?.message),
-    ),
+    ...cookbookDecls.map(({ decl, index }) => {
+      const w = waivers.get(decl.address);
+      if (w !== undefined && !w.run && !applyWaiver(w, now).expired) {
+        const notRunResult = resourceResult(decl, index, new Map(), facts, host, 'not run: waived');
+        return { ...notRunResult, status: 'skipped' as const, message: 'not run: waived', checks: [] };
+      }
+      return resourceResult(decl, index, results, facts, host, hostError?.message);
+    }),
     ...pending.map((p) => controlResult(p, host, observations, facts, hostError?.message)),
     ...notRun.map(({ decl, source }): AuditResult => ({
       address: decl.address,
@@ -351,7 +367,7 @@ export async function auditHost(
       impact: decl.impact,
       severity: severityOf(decl.impact),
       title: decl.title,
-      message: 'waived: not run',
+      message: 'not run: waived',
       checks: [],
       source,
       tags: decl.tags,
@@ -367,8 +383,7 @@ export async function auditHost(
     if (w === undefined) return r;
     used.add(key);
     const applied = applyWaiver(w, now);
-    const message =
-      r.status === 'skipped' && !w.run && !applied.expired ? `waived: ${w.justification}` : r.message;
+    const message = r.status === 'skipped' && !w.run && !applied.expired ? 'not run: waived' : r.message;
     return { ...r, message, waiver: applied };
   });
   return {
@@ -392,11 +407,6 @@ const zero = (): { passed: number; failed: number; skipped: number; errors: numb
   errors: 0,
   waived: 0,
 });
-
-/** True when a waiver that has not expired covers this result's failure or error. */
-export function isWaived(r: AuditResult): boolean {
-  return r.waiver !== undefined && !r.waiver.expired && (r.status === 'failed' || r.status === 'error');
-}
 
 /** Totals results by status, bucket and severity; waived failures count as waived, not failed. */
 export function summarizeAudit(results: readonly AuditResult[]): AuditSummary {
@@ -466,6 +476,6 @@ export function buildAuditReport(
     summary: summarizeAudit(results),
     results,
     unusedWaivers: unused,
-    warnings: unused.map((id) => `waiver ${id} matches no control or resource in this run`),
+    warnings: [],
   };
 }

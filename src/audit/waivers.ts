@@ -4,7 +4,7 @@
  * stops counting and the report says it expired.
  */
 import { BulwarkError, throwProblems, type Problem } from '../errors.js';
-import type { AppliedWaiver } from './types.js';
+import type { AppliedWaiver, AuditResult } from './types.js';
 
 /** One waiver as written in the file. */
 export interface Waiver {
@@ -87,4 +87,13 @@ export function applyWaiver(w: Waiver, now: Date): AppliedWaiver {
     ...(w.expires === undefined ? {} : { expires: w.expires }),
     expired,
   };
+}
+
+/**
+ * True when a waiver that has not expired covers this result: a failure it accepts, or a control it told not to
+ * run. Such results count as `waived` in every total, never as failed or skipped. Errors are not waivable: a
+ * control that could not be evaluated says nothing a waiver could accept.
+ */
+export function isWaived(r: AuditResult): boolean {
+  return r.waiver !== undefined && !r.waiver.expired && (r.status === 'failed' || r.status === 'skipped');
 }

@@ -17,9 +17,7 @@ import {
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'none'];
 
 /** True when a failure is covered by a waiver that has not expired: it is reported but does not count as failed. */
-export function isWaived(r: AuditResult): boolean {
-  return r.status === 'failed' && r.waiver !== undefined && !r.waiver.expired;
-}
+export { isWaived };
 
 /** Counts results by status, with waived failures in `waived` rather than `failed`. */
 export function countStatuses(results: Iterable<AuditResult>): StatusCounts {

@@ -1,38 +1,71 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isBulwarkError } from '../../errors.js';
+import { serviceProvider } from '../../resources/service.js';
+import { FACTS, probeResult } from '../../resources/test-helpers.js';
 import { createTestHost } from '../../testing/host.js';
 import { parseServiceOutput, service } from './service.js';
 import { observeSubjects } from './testing.js';
 
+const ON_SYSV = { name: 'vsftpd', init: 'sysv' } as const;
+const ON_SYSTEMD = { name: 'vsftpd', init: 'systemd' } as const;
+
 test('systemd properties parse into installed, running and enabled', () => {
   const o = parseServiceOutput(
     'init=systemd\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n',
-    'sysv',
+    ON_SYSV,
   );
   assert.deepEqual([o.installed, o.running, o.enabled], [true, true, true]);
   const gone = parseServiceOutput(
     'init=systemd\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n',
-    'sysv',
+    ON_SYSV,
   );
   assert.deepEqual([gone.installed, gone.running, gone.enabled], [false, false, false]);
 });
 
 test('a unit generated from an init script is enabled exactly when its rc links start it', () => {
   const base = 'init=systemd\nLoadState=loaded\nActiveState=inactive\nUnitFileState=generated\n';
-  assert.equal(parseServiceOutput(`${base}link=rc2.d/S01vsftpd\n`, 'systemd').enabled, true);
-  assert.equal(parseServiceOutput(`${base}link=rc2.d/K01vsftpd\n`, 'systemd').enabled, false);
+  assert.equal(parseServiceOutput(`${base}link=rc2.d/S01vsftpd\n`, ON_SYSTEMD).enabled, true);
+  assert.equal(parseServiceOutput(`${base}link=rc2.d/K01vsftpd\n`, ON_SYSTEMD).enabled, false);
 });
 
 test('SysV status and rc links parse into installed, running and enabled', () => {
   const on = parseServiceOutput(
     'init=sysv\nstatus=0\nlink=rc2.d/S01vsftpd\nlink=rc0.d/K01vsftpd\n',
-    'systemd',
+    ON_SYSTEMD,
   );
   assert.deepEqual([on.init, on.installed, on.running, on.enabled], ['sysv', true, true, true]);
-  const off = parseServiceOutput('init=sysv\nstatus=3\nlink=rc2.d/K01vsftpd\n', 'systemd');
+  const off = parseServiceOutput('init=sysv\nstatus=3\nlink=rc2.d/K01vsftpd\n', ON_SYSTEMD);
   assert.deepEqual([off.installed, off.running, off.enabled], [true, false, false]);
-  const none = parseServiceOutput('init=sysv\n', 'systemd');
+  const none = parseServiceOutput('init=sysv\n', ON_SYSTEMD);
   assert.deepEqual([none.installed, none.running, none.enabled], [false, false, false]);
+});
+
+test('the audit resource runs the cookbook provider probe and reads the same state from it', () => {
+  const audited = service('ssh.service').running.resource;
+  assert.deepEqual(audited.probe(), serviceProvider.probe('ssh', {}));
+  const text =
+    'init=systemd\nLoadState=loaded\nActiveState=reloading\nSubState=reload\nUnitFileState=generated\nlink=rc2.d/K01ssh\n';
+  const seen = audited.read({ state: probeResult(text) }, FACTS) as ReturnType<typeof parseServiceOutput>;
+  const state = serviceProvider.read('ssh', {}, { state: probeResult(text) }, FACTS);
+  assert.deepEqual(
+    [seen.installed, seen.running, seen.enabled],
+    [state.exists, state.running, state.enabled],
+  );
+  assert.deepEqual([seen.installed, seen.running, seen.enabled], [true, true, false]);
+  assert.deepEqual(seen.properties, {
+    LoadState: 'loaded',
+    ActiveState: 'reloading',
+    SubState: 'reload',
+    UnitFileState: 'generated',
+  });
+});
+
+test('systemd output without a LoadState is a probe failure, not an absent service', () => {
+  assert.throws(
+    () => parseServiceOutput('init=systemd\nActiveState=active\n', ON_SYSV),
+    (e: unknown) => isBulwarkError(e, 'BULWARK_PROBE_FAILED') && /no LoadState/.test(e.message),
+  );
 });
 
 test('hostile service names are refused before anything runs', () => {
@@ -65,7 +98,7 @@ test('a service under systemd is observed through systemctl', async (t) => {
   const ssh = service('ssh.service');
   const missing = service('nosuchd');
   const o = await observeSubjects(host.transport, [ssh.running, missing.installed]);
-  assert.equal(o.facts.init, 'systemd');
+  assert.equal(o.facts.init, ON_SYSTEMD);
   const active = (await host.sh('systemctl is-active ssh.service')).stdout.toString().trim() === 'active';
   assert.equal(o.value(ssh.installed), true);
   assert.equal(o.value(ssh.running), active);
