@@ -14,7 +14,21 @@ import { BulwarkError } from '../errors.js';
 import { parseReporterSpecs, writeReports } from '../report/reporters.js';
 import { colorWanted, makeStyle } from '../report/style.js';
 import { openTarget } from '../transports/index.js';
-import { EXIT, parseOverrides, reportError, requireRoot, VERSION, type Io } from './common.js';
+import { deepMerge, limitHosts, loadInventory } from '../fleet/inventory.js';
+import { auditFleet } from '../fleet/run.js';
+import {
+  EXIT,
+  fleetProgress,
+  parseConcurrency,
+  parseOverrides,
+  REMOTE_HELP,
+  REMOTE_OPTIONS,
+  reportError,
+  requireRoot,
+  sshOptionsFrom,
+  VERSION,
+  type Io,
+} from './common.js';
 import type { CompiledProfile } from '../audit/compile.js';
 
 /** The profile `bulwark audit` runs when no file is given. */
@@ -28,7 +42,7 @@ resource is checked against its desired state, plus the controls it carries). Wi
 baseline profile runs. Nothing on the target changes; everything is observed in one round trip.
 
 Options:
-  -t, --target TARGET       local (default) or chroot:/absolute/dir
+  -t, --target TARGET       local (default), chroot:/absolute/dir or ssh://[user@]host[:port]
   -i, --input K=V           override a profile input: PROFILE.key=value (JSON when it parses); repeatable
       --input-file FILE     input overrides from a JSON or YAML file, keyed by profile name
   -a, --attr K=V            override a cookbook attribute: COOKBOOK.key=value; repeatable
@@ -42,7 +56,11 @@ Options:
       --no-color            no colour (also: NO_COLOR=1)
   -h, --help                this help
 
-Exit codes: 0 every control passed or was waived, 100 at least one control failed or could not be evaluated,
+${REMOTE_HELP}
+With --inventory and no FILE, each host is audited with the profiles and cookbooks of its groups' run lists (the
+baseline when they have none). Inputs and attributes: --input/--attr over the host's over its groups'.
+
+Exit codes (the worst host counts): 0 every control passed or was waived, 100 at least one control failed or could not be evaluated,
 101 none failed but some were skipped, 1 usage error or invalid input, 2 runtime error (target unreachable).
 `;
 
@@ -60,6 +78,7 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },
   'no-color': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  ...REMOTE_OPTIONS,
 } satisfies ParseArgsConfig['options'];
 
 /** Maps audit totals to an exit code: 100 for failures or errors, 101 for skips only, else 0. */
@@ -69,24 +88,36 @@ export function auditExitCode(summary: AuditSummary, noDistinctExit: boolean): n
   return EXIT.ok;
 }
 
-async function loadSources(
+/** Loads each file once, however many hosts use it, and compiles it with the overrides it is given. */
+function sourceLoader(
+  typecheck: boolean,
+): (
   files: readonly string[],
-  options: { inputs: Record<string, unknown>; attributes: Record<string, unknown>; typecheck: boolean },
-): Promise<AuditSources> {
-  const profiles: CompiledProfile[] = [];
-  const cookbooks: CompiledCookbook[] = [];
-  for (const file of files) {
-    const value = await loadDefaultExport(file, { typecheck: options.typecheck });
-    if (isProfile(value)) profiles.push(compileProfile(value, { inputs: options.inputs }));
-    else if (isCookbook(value)) cookbooks.push(compileCookbook(value, { attributes: options.attributes }));
-    else {
-      throw new BulwarkError(
-        'BULWARK_PROFILE_INVALID',
-        `${file} must export a profile (defineProfile) or a cookbook (defineCookbook) as its default export`,
-      );
+  overrides: { inputs: Record<string, unknown>; attributes: Record<string, unknown> },
+) => Promise<AuditSources> {
+  const loaded = new Map<string, Promise<unknown>>();
+  return async (files, overrides) => {
+    const profiles: CompiledProfile[] = [];
+    const cookbooks: CompiledCookbook[] = [];
+    for (const file of files) {
+      let p = loaded.get(file);
+      if (p === undefined) {
+        p = loadDefaultExport(file, { typecheck });
+        loaded.set(file, p);
+      }
+      const value = await p;
+      if (isProfile(value)) profiles.push(compileProfile(value, { inputs: overrides.inputs }));
+      else if (isCookbook(value))
+        cookbooks.push(compileCookbook(value, { attributes: overrides.attributes }));
+      else {
+        throw new BulwarkError(
+          'BULWARK_PROFILE_INVALID',
+          `${file} must export a profile (defineProfile) or a cookbook (defineCookbook) as its default export`,
+        );
+      }
     }
-  }
-  return { profiles, cookbooks };
+    return { profiles, cookbooks };
+  };
 }
 
 /** Runs `audit` and returns the exit code. */
@@ -105,7 +136,7 @@ export async function runAudit(args: readonly string[], io: Io): Promise<number>
   }
   const json = values.json || values.reporter.some((r) => r === 'json');
   try {
-    if (values.target !== 'local') requireRoot('auditing a chroot target');
+    if (values.target.startsWith('chroot:')) requireRoot('auditing a chroot target');
     const specs = parseReporterSpecs(
       values.json ? [...values.reporter, 'json'] : values.reporter.length > 0 ? values.reporter : ['cli'],
     );
@@ -124,10 +155,37 @@ export async function runAudit(args: readonly string[], io: Io): Promise<number>
       }
       waivers = await parseWaivers(text, values.waivers);
     }
-    const files = positionals.length > 0 ? positionals : [BASELINE_PROFILE];
-    const sources = await loadSources(files, { inputs, attributes, typecheck: !values['no-typecheck'] });
-    const transport = openTarget(values.target);
-    const report = await audit(sources, transport, { waivers }).finally(() => transport.close());
+    const load = sourceLoader(!values['no-typecheck']);
+    let report;
+    if (values.inventory !== undefined) {
+      const inventory = await loadInventory(values.inventory);
+      const hosts = limitHosts(inventory, values.limit);
+      const concurrency = parseConcurrency(values.concurrency);
+      const progress = json ? undefined : fleetProgress(io);
+      report = await auditFleet(
+        hosts,
+        (host) => {
+          const runList = [...host.profiles, ...host.cookbooks];
+          const files =
+            positionals.length > 0 ? positionals : runList.length > 0 ? runList : [BASELINE_PROFILE];
+          return load(files, {
+            inputs: deepMerge(host.inputs, inputs),
+            attributes: deepMerge(host.attributes, attributes),
+          });
+        },
+        {
+          waivers,
+          ssh: sshOptionsFrom(values),
+          ...(concurrency === undefined ? {} : { concurrency }),
+          ...(progress === undefined ? {} : { onProgress: progress }),
+        },
+      );
+    } else {
+      const files = positionals.length > 0 ? positionals : [BASELINE_PROFILE];
+      const sources = await load(files, { inputs, attributes });
+      const transport = openTarget(values.target, { ssh: sshOptionsFrom(values) });
+      report = await audit(sources, transport, { waivers }).finally(() => transport.close());
+    }
     const style = makeStyle(!values['no-color'] && colorWanted(io.stdout));
     await writeReports(report, specs, {
       stdout: io.stdout,
@@ -135,11 +193,10 @@ export async function runAudit(args: readonly string[], io: Io): Promise<number>
       verbose: values.verbose,
       toolVersion: VERSION,
     });
-    const hostError = report.hosts.find((h) => h.error !== undefined)?.error;
-    if (hostError !== undefined) {
-      io.stderr.write(`error ${hostError.code}: ${hostError.message}\n`);
-      return EXIT.runtime;
-    }
+    const unreachable = report.hosts.filter((h) => h.error !== undefined);
+    for (const h of unreachable)
+      io.stderr.write(`error ${h.error?.code ?? ''} on ${h.name}: ${h.error?.message ?? ''}\n`);
+    if (unreachable.length > 0) return EXIT.runtime;
     return auditExitCode(report.summary, values['no-distinct-exit']);
   } catch (e) {
     return reportError(e, io, { json, noColor: values['no-color'] });

@@ -1,7 +1,9 @@
 /** What the commands share: exit codes, output streams, override parsing and error printing. */
 import { readFileSync } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
 import { BulwarkError, ERROR_CODES, isBulwarkError } from '../errors.js';
 import { colorWanted, makeStyle } from '../report/style.js';
+import type { SshOptions } from '../transports/ssh.js';
 
 /** Exit codes, as documented in docs/cli.md. */
 export const EXIT = {
@@ -105,4 +107,73 @@ export function requireRoot(what: string): void {
       `${what} needs root: run bulwark as root (for example with sudo)`,
     );
   }
+}
+
+/** Options every command that reaches hosts takes: SSH connection settings and inventories. */
+export const REMOTE_OPTIONS = {
+  inventory: { type: 'string' },
+  limit: { type: 'string' },
+  concurrency: { type: 'string' },
+  key: { type: 'string', multiple: true, default: [] as string[] },
+  sudo: { type: 'boolean', default: false },
+  'password-env': { type: 'string' },
+  'sudo-password-env': { type: 'string' },
+  'known-hosts': { type: 'string' },
+  'accept-new-host-keys': { type: 'boolean', default: false },
+} satisfies ParseArgsConfig['options'];
+
+/** The help lines of REMOTE_OPTIONS. */
+export const REMOTE_HELP = `Remote hosts and fleets:
+      --inventory FILE      run on the hosts of an inventory (YAML or TypeScript), in parallel, one merged report
+      --limit NAMES         only these hosts and groups of the inventory (comma-separated)
+      --concurrency N       hosts at once (default 16)
+      --key FILE            SSH private key (repeatable; default: the keys OpenSSH would try, and ssh-agent)
+      --sudo                run commands through sudo (for a login user that is not root)
+      --password-env VAR    take the SSH password from this environment variable
+      --sudo-password-env VAR
+                            take the sudo password from this environment variable
+      --known-hosts FILE    check host keys against this file (default ~/.ssh/known_hosts)
+      --accept-new-host-keys
+                            accept and record the key of a host seen for the first time (a changed key is
+                            always refused)
+`;
+
+/** SSH options from the command line. */
+export function sshOptionsFrom(values: {
+  readonly key: readonly string[];
+  readonly sudo: boolean;
+  readonly 'password-env'?: string | undefined;
+  readonly 'sudo-password-env'?: string | undefined;
+  readonly 'known-hosts'?: string | undefined;
+  readonly 'accept-new-host-keys': boolean;
+}): SshOptions {
+  return {
+    ...(values.key.length > 0 ? { privateKeys: values.key } : {}),
+    ...(values.sudo ? { sudo: true } : {}),
+    ...(values['password-env'] === undefined ? {} : { passwordEnv: values['password-env'] }),
+    ...(values['sudo-password-env'] === undefined ? {} : { sudoPasswordEnv: values['sudo-password-env'] }),
+    ...(values['known-hosts'] === undefined ? {} : { knownHostsFile: values['known-hosts'] }),
+    ...(values['accept-new-host-keys'] ? { acceptNewHostKeys: true } : {}),
+  };
+}
+
+/** Parses `--concurrency`. */
+export function parseConcurrency(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new BulwarkError('BULWARK_USAGE', `--concurrency ${value}: give a whole number from 1 to 1000`);
+  }
+  return n;
+}
+
+/** A progress line on stderr while a fleet runs, when stderr is a terminal. */
+export function fleetProgress(
+  io: Io,
+): ((p: { done: number; total: number; changed: number; failed: number }) => void) | undefined {
+  if (io.stderr.isTTY !== true) return undefined;
+  return (p) => {
+    io.stderr.write(`\r\u001b[2Khosts ${p.done}/${p.total} done · ${p.changed} changed · ${p.failed} failed`);
+    if (p.done === p.total) io.stderr.write('\r\u001b[2K');
+  };
 }

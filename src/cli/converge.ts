@@ -14,18 +14,36 @@ import {
 } from '../report/converge-text.js';
 import { colorWanted, makeStyle } from '../report/style.js';
 import { openTarget } from '../transports/index.js';
+import { BulwarkError } from '../errors.js';
 import { auditExitCode } from './audit.js';
-import { EXIT, parseOverrides, reportError, requireRoot, type Io } from './common.js';
+import { defineCookbook, type AnyCookbook } from '../dsl/cookbook.js';
+import { deepMerge, limitHosts, loadInventory, type InventoryHost } from '../fleet/inventory.js';
+import { convergeFleet } from '../fleet/run.js';
+import { formatFleetReport } from '../report/fleet-text.js';
+import {
+  EXIT,
+  fleetProgress,
+  parseConcurrency,
+  parseOverrides,
+  REMOTE_HELP,
+  REMOTE_OPTIONS,
+  reportError,
+  requireRoot,
+  sshOptionsFrom,
+  type Io,
+} from './common.js';
 
 /** `bulwark converge --help`. */
 export const CONVERGE_HELP = `Usage: bulwark converge COOKBOOK [options]
+       bulwark converge [COOKBOOK] --inventory FILE [options]
        bulwark plan COOKBOOK [options]      (the same as converge --dry-run)
 
 Brings the target to the desired state a TypeScript cookbook declares, idempotently. All reads go to the host in
 one round trip; resources are applied in declared order; notifications run at the end (or immediately).
 
 Options:
-  -t, --target TARGET       local (default) or chroot:/absolute/dir (a directory holding a Linux root)
+  -t, --target TARGET       local (default), chroot:/absolute/dir (a directory holding a Linux root) or
+                            ssh://[user@]host[:port]
   -n, --dry-run             plan only: print what would change, change nothing
       --json                print the run report as one JSON object (schema: docs/report-schema.md)
   -a, --attr K=V            override an attribute: COOKBOOK.path.to.key=value (value parsed as JSON when it
@@ -41,8 +59,13 @@ Options:
       --no-color            no colour (also: NO_COLOR=1); colour is used only on a terminal
   -h, --help                this help
 
-Exit codes: 0 converged (or planned), 1 usage error or invalid cookbook, 2 runtime error,
-3 one or more resources or notifications failed; with --audit --enforce, 100 or 101 as for bulwark audit.
+${REMOTE_HELP}
+With --inventory and no COOKBOOK, each host converges the cookbooks of its groups' run lists. Attributes: --attr
+over the host's over its groups' over the cookbook's defaults.
+
+Exit codes: 0 converged (or planned), 1 usage error or invalid cookbook, 2 runtime error (with an inventory: some
+host could not be reached), 3 one or more resources or notifications failed (on some host); with --audit
+--enforce, 100 or 101 as for bulwark audit.
 `;
 
 const OPTIONS = {
@@ -59,7 +82,42 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },
   'no-color': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  ...REMOTE_OPTIONS,
 } satisfies ParseArgsConfig['options'];
+
+/** Loads each cookbook file once, however many hosts use it. */
+function cookbookCache(typecheck: boolean): (file: string) => Promise<AnyCookbook> {
+  const loaded = new Map<string, Promise<AnyCookbook>>();
+  return (file) => {
+    let p = loaded.get(file);
+    if (p === undefined) {
+      p = loadCookbook(file, { typecheck });
+      loaded.set(file, p);
+    }
+    return p;
+  };
+}
+
+/** The cookbook a host's run list converges: one file, or several included in order into one run. */
+export async function runListCookbook(
+  files: readonly string[],
+  load: (file: string) => Promise<AnyCookbook>,
+  host: InventoryHost,
+  cliAttributes: Record<string, unknown>,
+): Promise<ReturnType<typeof compileCookbook>> {
+  if (files.length === 0) {
+    throw new BulwarkError(
+      'BULWARK_USAGE',
+      `host ${host.name} has no cookbook in its run list: give COOKBOOK or add cookbooks to its groups`,
+    );
+  }
+  const cookbooks = await Promise.all(files.map(load));
+  const top =
+    cookbooks.length === 1
+      ? (cookbooks[0] as AnyCookbook)
+      : defineCookbook({ name: 'run-list', include: cookbooks, recipe: () => undefined });
+  return compileCookbook(top, { attributes: deepMerge(host.attributes, cliAttributes) });
+}
 
 /** Runs `converge` (or `plan` when `dryRunCommand`) and returns the exit code. */
 export async function runConverge(args: readonly string[], dryRunCommand: boolean, io: Io): Promise<number> {
@@ -75,17 +133,60 @@ export async function runConverge(args: readonly string[], dryRunCommand: boolea
     io.stdout.write(CONVERGE_HELP);
     return EXIT.ok;
   }
+  const dryRun = dryRunCommand || values['dry-run'];
+  const style = makeStyle(!values['no-color'] && !values.json && colorWanted(io.stdout));
+  if (values.inventory !== undefined) {
+    if (positionals.length > 1) {
+      io.stderr.write(`bulwark: give at most one cookbook with --inventory\n\n${CONVERGE_HELP}`);
+      return EXIT.usage;
+    }
+    try {
+      const inventory = await loadInventory(values.inventory);
+      const hosts = limitHosts(inventory, values.limit);
+      const attributes = await parseOverrides(values.attr, values.attributes);
+      const load = cookbookCache(!values['no-typecheck']);
+      const concurrency = parseConcurrency(values.concurrency);
+      const progress = values.json ? undefined : fleetProgress(io);
+      const report = await convergeFleet(
+        hosts,
+        (host) =>
+          runListCookbook(
+            positionals.length === 1 ? [positionals[0] as string] : host.cookbooks,
+            load,
+            host,
+            attributes,
+          ),
+        {
+          dryRun,
+          continueOnFailure: values['continue-on-failure'],
+          ssh: sshOptionsFrom(values),
+          ...(concurrency === undefined ? {} : { concurrency }),
+          ...(progress === undefined ? {} : { onProgress: progress }),
+          ...(values['backup-dir'] === undefined ? {} : { backupDir: values['backup-dir'] }),
+        },
+      );
+      io.stdout.write(
+        values.json
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : `${formatFleetReport(report, style, values.verbose)}\n`,
+      );
+      if (report.summary.errors > 0) return EXIT.runtime;
+      return report.summary.failed > 0 ? EXIT.resourcesFailed : EXIT.ok;
+    } catch (e) {
+      return reportError(e, io, { json: values.json, noColor: values['no-color'] });
+    }
+  }
   if (positionals.length !== 1 || positionals[0] === undefined) {
     io.stderr.write(`bulwark: give exactly one cookbook file\n\n${CONVERGE_HELP}`);
     return EXIT.usage;
   }
-  const dryRun = dryRunCommand || values['dry-run'];
-  const style = makeStyle(!values['no-color'] && !values.json && colorWanted(io.stdout));
   try {
-    if (!dryRun) requireRoot('converging');
-    else if (values.target !== 'local') requireRoot('planning on a chroot target');
+    if (values.target === 'local' || values.target.startsWith('chroot:')) {
+      if (!dryRun) requireRoot('converging');
+      else if (values.target !== 'local') requireRoot('planning on a chroot target');
+    }
     const attributes = await parseOverrides(values.attr, values.attributes);
-    const transport = openTarget(values.target);
+    const transport = openTarget(values.target, { ssh: sshOptionsFrom(values) });
     const cookbook = await loadCookbook(positionals[0], { typecheck: !values['no-typecheck'] });
     const compiled = compileCookbook(cookbook, { attributes });
     let report: RunReport;

@@ -2,6 +2,7 @@
  * The audit report as JSON (schema version 1, docs/audit-report-schema.md), and the counting rules every audit
  * reporter shares so that the text, JUnit, SARIF and HTML outputs never disagree about what was waived.
  */
+import { isWaived } from '../audit/waivers.js';
 import {
   BUCKETS,
   type AuditHost,
@@ -16,7 +17,7 @@ import {
 /** Every severity, most severe first: the order reports list them in. */
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'none'];
 
-/** True when a failure is covered by a waiver that has not expired: it is reported but does not count as failed. */
+/** The one waiver rule (audit/waivers.ts), re-exported for the reporters. */
 export { isWaived };
 
 /** Counts results by status, with waived failures in `waived` rather than `failed`. */
