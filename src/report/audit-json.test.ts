@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AuditReport, AuditResult } from '../audit/types.js';
+import type { AuditReport } from '../audit/types.js';
+import { auditReport, auditResult } from '../testing/audit-fixture.js';
 import {
   countStatuses,
   formatJson,
@@ -11,69 +12,35 @@ import {
   toJson,
 } from './audit-json.js';
 
-function result(r: Partial<AuditResult> & Pick<AuditResult, 'address' | 'status'>): AuditResult {
-  return {
-    host: 'web1',
-    bucket: 'configuration',
-    impact: 0.5,
-    severity: 'medium',
-    title: r.address,
-    message: '',
-    checks: [],
-    source: 'cis',
-    tags: {},
-    refs: [],
-    ...r,
-  };
-}
-
-function report(
-  results: AuditResult[],
-  hosts: AuditReport['hosts'] = [{ name: 'web1', target: 'local', roundTrips: 1, durationMs: 100 }],
-): AuditReport {
-  return {
-    schemaVersion: 1,
-    kind: 'bulwark.audit',
-    startedAt: '2026-11-26T17:00:00.000Z',
-    durationMs: 120,
-    sources: [{ name: 'cis', kind: 'profile', title: 'CIS' }],
-    hosts,
-    summary: summarize(results),
-    results,
-    unusedWaivers: [],
-    warnings: [],
-  };
-}
-
 const waiver = { justification: 'accepted', expired: false };
 
 test('only a failure under a waiver that has not expired counts as waived', () => {
-  assert.equal(isWaived(result({ address: 'control[a]', status: 'failed', waiver })), true);
+  assert.equal(isWaived(auditResult({ address: 'control[a]', status: 'failed', waiver })), true);
   assert.equal(
-    isWaived(result({ address: 'control[a]', status: 'failed', waiver: { ...waiver, expired: true } })),
+    isWaived(auditResult({ address: 'control[a]', status: 'failed', waiver: { ...waiver, expired: true } })),
     false,
   );
-  assert.equal(isWaived(result({ address: 'control[a]', status: 'passed', waiver })), false);
-  assert.equal(isWaived(result({ address: 'control[a]', status: 'error', waiver })), false);
-  assert.equal(isWaived(result({ address: 'control[a]', status: 'failed' })), false);
+  assert.equal(isWaived(auditResult({ address: 'control[a]', status: 'passed', waiver })), false);
+  assert.equal(isWaived(auditResult({ address: 'control[a]', status: 'error', waiver })), false);
+  assert.equal(isWaived(auditResult({ address: 'control[a]', status: 'failed' })), false);
 });
 
 test('counts put waived failures in waived and expired-waiver failures back in failed', () => {
   const counts = countStatuses([
-    result({ address: 'control[a]', status: 'passed' }),
-    result({ address: 'control[b]', status: 'failed' }),
-    result({ address: 'control[c]', status: 'failed', waiver }),
-    result({ address: 'control[d]', status: 'failed', waiver: { ...waiver, expired: true } }),
-    result({ address: 'control[e]', status: 'skipped' }),
-    result({ address: 'control[f]', status: 'error' }),
+    auditResult({ address: 'control[a]', status: 'passed' }),
+    auditResult({ address: 'control[b]', status: 'failed' }),
+    auditResult({ address: 'control[c]', status: 'failed', waiver }),
+    auditResult({ address: 'control[d]', status: 'failed', waiver: { ...waiver, expired: true } }),
+    auditResult({ address: 'control[e]', status: 'skipped' }),
+    auditResult({ address: 'control[f]', status: 'error' }),
   ]);
   assert.deepEqual(counts, { passed: 1, failed: 2, skipped: 1, errors: 1, waived: 1 });
 });
 
 test('a summary counts every bucket and severity, zeros included', () => {
   const s = summarize([
-    result({ address: 'control[a]', status: 'failed', bucket: 'patch', severity: 'critical' }),
-    result({ address: 'control[b]', status: 'passed', bucket: 'code', severity: 'none' }),
+    auditResult({ address: 'control[a]', status: 'failed', bucket: 'patch', severity: 'critical' }),
+    auditResult({ address: 'control[b]', status: 'passed', bucket: 'code', severity: 'none' }),
   ]);
   assert.equal(s.total, 2);
   assert.deepEqual(Object.keys(s.byBucket), ['configuration', 'patch', 'code']);
@@ -84,16 +51,18 @@ test('a summary counts every bucket and severity, zeros included', () => {
 });
 
 test('results group by host in the report order, listing hosts without results and hosts the report forgot', () => {
-  const r = report(
+  const r = auditReport(
     [
-      result({ address: 'control[a]', status: 'passed', host: 'web2' }),
-      result({ address: 'control[b]', status: 'passed', host: 'stray' }),
-      result({ address: 'control[c]', status: 'failed', host: 'web2' }),
+      auditResult({ address: 'control[a]', status: 'passed', host: 'web2' }),
+      auditResult({ address: 'control[b]', status: 'passed', host: 'stray' }),
+      auditResult({ address: 'control[c]', status: 'failed', host: 'web2' }),
     ],
-    [
-      { name: 'web1', target: 'local', roundTrips: 1, durationMs: 1 },
-      { name: 'web2', target: 'local', roundTrips: 1, durationMs: 1 },
-    ],
+    {
+      hosts: [
+        { name: 'web1', target: 'local', roundTrips: 1, durationMs: 1 },
+        { name: 'web2', target: 'local', roundTrips: 1, durationMs: 1 },
+      ],
+    },
   );
   const groups = groupByHost(r);
   assert.deepEqual(
@@ -108,22 +77,21 @@ test('results group by host in the report order, listing hosts without results a
 
 test('results group by source in the report order, leaving out sources without results', () => {
   const results = [
-    result({ address: 'control[a]', status: 'passed', source: 'other' }),
-    result({ address: 'control[b]', status: 'passed', source: 'cis' }),
+    auditResult({ address: 'control[a]', status: 'passed', source: 'other' }),
+    auditResult({ address: 'control[b]', status: 'passed', source: 'cis' }),
   ];
-  const r = {
-    ...report(results),
+  const r = auditReport(results, {
     sources: [
-      { name: 'empty', kind: 'cookbook' as const, title: 'Empty' },
-      { name: 'cis', kind: 'profile' as const, title: 'CIS' },
+      { name: 'empty', kind: 'cookbook', title: 'Empty' },
+      { name: 'cis', kind: 'profile', title: 'CIS' },
     ],
-  };
+  });
   assert.deepEqual([...groupBySource(r, results).keys()], ['cis', 'other']);
 });
 
 test('the JSON report round-trips to the same report, schema version 1, ending in a newline', () => {
-  const r = report([
-    result({
+  const r = auditReport([
+    auditResult({
       address: 'control[a]',
       status: 'failed',
       title: '<b>"quoted"</b> \u0000 🔒',

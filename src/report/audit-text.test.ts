@@ -1,47 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AuditReport, AuditResult } from '../audit/types.js';
-import { summarize } from './audit-json.js';
+import { auditReport, auditResult } from '../testing/audit-fixture.js';
 import { formatAuditReport, formatAuditResult, formatCounts, oneLine } from './audit-text.js';
 import { makeStyle } from './style.js';
 
 const plain = makeStyle(false);
 
-function result(r: Partial<AuditResult> & Pick<AuditResult, 'address' | 'status'>): AuditResult {
-  return {
-    host: 'web1',
-    bucket: 'configuration',
-    impact: 0.5,
-    severity: 'medium',
-    title: r.address,
-    message: '',
-    checks: [],
-    source: 'cis',
-    tags: {},
-    refs: [],
-    ...r,
-  };
-}
-
-function report(
-  results: AuditResult[],
-  hosts: AuditReport['hosts'] = [{ name: 'web1', target: 'local', roundTrips: 1, durationMs: 100 }],
-): AuditReport {
-  return {
-    schemaVersion: 1,
-    kind: 'bulwark.audit',
-    startedAt: '2026-11-26T17:00:00.000Z',
-    durationMs: 120,
-    sources: [{ name: 'cis', kind: 'profile', title: 'CIS' }],
-    hosts,
-    summary: summarize(results),
-    results,
-    unusedWaivers: [],
-    warnings: [],
-  };
-}
-
-const failed = result({
+const failed = auditResult({
   address: 'control[ssh-07]',
   status: 'failed',
   severity: 'high',
@@ -104,7 +69,7 @@ test('a failure whose waiver expired is FAILED and says waiver EXPIRED', () => {
 test('skipped and errored controls show why, and passed controls take one line', () => {
   assert.deepEqual(
     formatAuditResult(
-      result({ address: 'control[k]', status: 'skipped', message: 'not systemd' }),
+      auditResult({ address: 'control[k]', status: 'skipped', message: 'not systemd' }),
       plain,
       false,
     ),
@@ -112,7 +77,7 @@ test('skipped and errored controls show why, and passed controls take one line',
   );
   assert.deepEqual(
     formatAuditResult(
-      result({
+      auditResult({
         address: 'control[e]',
         status: 'error',
         message: 'sshd -T failed',
@@ -125,7 +90,11 @@ test('skipped and errored controls show why, and passed controls take one line',
   );
   assert.deepEqual(
     formatAuditResult(
-      result({ address: 'control[p]', status: 'passed', checks: [{ status: 'passed', description: 'x' }] }),
+      auditResult({
+        address: 'control[p]',
+        status: 'passed',
+        checks: [{ status: 'passed', description: 'x' }],
+      }),
       plain,
       false,
     ),
@@ -136,7 +105,11 @@ test('skipped and errored controls show why, and passed controls take one line',
 test('hostile text cannot inject terminal escapes or extra lines', () => {
   assert.equal(oneLine('a\nb\tc\u001b[31mred\u0007'), 'a b c\\x1b[31mred\\x07');
   const lines = formatAuditResult(
-    result({ address: 'control[x]', status: 'failed', title: 'evil\n    ok      control[fake]\u001b[2J' }),
+    auditResult({
+      address: 'control[x]',
+      status: 'failed',
+      title: 'evil\n    ok      control[fake]\u001b[2J',
+    }),
     plain,
     false,
   );
@@ -157,11 +130,11 @@ test('counts leave out zeros unless asked for all', () => {
 });
 
 test('the report groups by host then source, with a per-host line showing round trips, and totals by bucket and severity', () => {
-  const r = report(
+  const r = auditReport(
     [
       failed,
-      result({ address: 'file[/etc/shadow]', status: 'passed', source: 'hardening' }),
-      result({
+      auditResult({ address: 'file[/etc/shadow]', status: 'passed', source: 'hardening' }),
+      auditResult({
         address: 'control[pkg]',
         status: 'failed',
         host: 'db',
@@ -170,18 +143,22 @@ test('the report groups by host then source, with a per-host line showing round 
         waiver: { justification: 'j', expired: false },
       }),
     ],
-    [
-      { name: 'web1', target: 'ssh:root@web1', roundTrips: 1, durationMs: 812.4 },
-      {
-        name: 'db',
-        target: 'ssh:root@db',
-        roundTrips: 3,
-        durationMs: 90,
-        error: { code: 'BULWARK_PROBE_FAILED', message: 'probe exited 1' },
-      },
-    ],
+    {
+      hosts: [
+        { name: 'web1', target: 'ssh:root@web1', roundTrips: 1, durationMs: 812.4 },
+        {
+          name: 'db',
+          target: 'ssh:root@db',
+          roundTrips: 3,
+          durationMs: 90,
+          error: { code: 'BULWARK_PROBE_FAILED', message: 'probe exited 1' },
+        },
+      ],
+      unusedWaivers: ['control[gone]'],
+      warnings: ['be careful'],
+    },
   );
-  const text = formatAuditReport({ ...r, unusedWaivers: ['control[gone]'], warnings: ['be careful'] }, plain);
+  const text = formatAuditReport(r, plain);
   const lines = text.split('\n');
   assert.equal(lines[0], 'Audit of 2 hosts against cis');
   const at = (s: string): number => lines.indexOf(s);

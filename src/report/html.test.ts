@@ -1,48 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AuditReport, AuditResult } from '../audit/types.js';
-import { summarize } from './audit-json.js';
+import { auditReport, auditResult } from '../testing/audit-fixture.js';
 import { escapeHtml, toHtml } from './html.js';
-
-function result(r: Partial<AuditResult> & Pick<AuditResult, 'address' | 'status'>): AuditResult {
-  return {
-    host: 'web1',
-    bucket: 'configuration',
-    impact: 0.5,
-    severity: 'medium',
-    title: r.address,
-    message: '',
-    checks: [],
-    source: 'cis',
-    tags: {},
-    refs: [],
-    ...r,
-  };
-}
-
-function report(
-  results: AuditResult[],
-  hosts: AuditReport['hosts'] = [{ name: 'web1', target: 'local', roundTrips: 1, durationMs: 100 }],
-): AuditReport {
-  return {
-    schemaVersion: 1,
-    kind: 'bulwark.audit',
-    startedAt: '2026-11-26T17:00:00.000Z',
-    durationMs: 120,
-    sources: [{ name: 'cis', kind: 'profile', title: 'CIS' }],
-    hosts,
-    summary: summarize(results),
-    results,
-    unusedWaivers: [],
-    warnings: [],
-  };
-}
 
 const HOSTILE = `<script>alert(1)</script>" onmouseover="alert(2)' x='`;
 
 const results = [
-  result({ address: 'control[pass]', status: 'passed', title: 'Passing control' }),
-  result({
+  auditResult({ address: 'control[pass]', status: 'passed', title: 'Passing control' }),
+  auditResult({
     address: 'control[ssh-07]',
     status: 'failed',
     severity: 'high',
@@ -61,9 +26,9 @@ const results = [
       { title: 'sneaky', url: 'javascript:alert(3)' },
     ],
   }),
-  result({ address: 'control[err]', status: 'error', message: 'sshd -T exited 255' }),
-  result({ address: 'control[skip]', status: 'skipped', message: 'not systemd' }),
-  result({
+  auditResult({ address: 'control[err]', status: 'error', message: 'sshd -T exited 255' }),
+  auditResult({ address: 'control[skip]', status: 'skipped', message: 'not systemd' }),
+  auditResult({
     address: 'control[waived]',
     status: 'failed',
     title: 'Waived control',
@@ -74,13 +39,13 @@ const results = [
       expired: false,
     },
   }),
-  result({
+  auditResult({
     address: 'control[expired]',
     status: 'failed',
     title: 'Expired waiver control',
     waiver: { justification: 'Vendor fix due', expires: '2020-01-01', expired: true },
   }),
-  result({
+  auditResult({
     address: `control[${HOSTILE}]`,
     host: HOSTILE,
     status: 'failed',
@@ -103,7 +68,7 @@ const hosts = [
     error: { code: 'BULWARK_PROBE_FAILED', message: HOSTILE },
   },
 ];
-const html = toHtml({ ...report(results, hosts), warnings: [HOSTILE], unusedWaivers: [HOSTILE] });
+const html = toHtml(auditReport(results, { hosts, warnings: [HOSTILE], unusedWaivers: [HOSTILE] }));
 
 test('escapeHtml escapes every character that can open a tag or end an attribute', () => {
   assert.equal(

@@ -12,6 +12,7 @@ import {
   type StatusCounts,
 } from '../audit/types.js';
 import { countStatuses, groupByHost, isWaived, SEVERITIES, type HostGroup } from './audit-json.js';
+import { httpUrl } from './common.js';
 
 const HTML_ENTITY: Record<string, string> = {
   '&': '&amp;',
@@ -52,16 +53,6 @@ function byConcern(a: AuditResult, b: AuditResult): number {
     b.impact - a.impact ||
     (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)
   );
-}
-
-function safeUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    const u = new URL(url);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const STATUS_COLUMNS: readonly (readonly [keyof StatusCounts, Shown, string])[] = [
@@ -150,7 +141,7 @@ function resultBlock(r: AuditResult): string {
         .join(',')}</li>`,
   );
   const refs = r.refs.map((ref) => {
-    const url = safeUrl(ref.url);
+    const url = httpUrl(ref.url);
     const text = escapeHtml(ref.title ?? ref.url ?? '');
     return url === undefined
       ? `<li>${text}</li>`

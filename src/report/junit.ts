@@ -3,8 +3,9 @@
  * cookbook, one <testcase> per control. A waived failure is reported as <skipped> with the waiver's justification:
  * CI should not go red for a risk someone accepted, but the report must still show it was not passed.
  */
-import type { AuditReport, AuditResult, CheckResult, StatusCounts } from '../audit/types.js';
+import type { AuditReport, AuditResult, StatusCounts } from '../audit/types.js';
 import { countStatuses, groupByHost, groupBySource, isWaived } from './audit-json.js';
+import { checkText } from './common.js';
 
 /** Characters XML 1.0 does not allow anywhere, not even escaped: most C0 controls, lone surrogates, U+FFFE/U+FFFF. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
@@ -47,19 +48,8 @@ function property(name: string, value: string | number): string {
   return `<property${attrs({ name, value })}/>`;
 }
 
-function checkLine(c: CheckResult): string | undefined {
-  switch (c.status) {
-    case 'passed':
-      return undefined;
-    case 'failed':
-      return `${c.description}: expected ${c.expected} / got ${c.actual}`;
-    case 'error':
-      return `${c.description}: ${c.message}`;
-  }
-}
-
 function outcome(r: AuditResult): string {
-  const body = r.checks.map(checkLine).filter((l) => l !== undefined);
+  const body = r.checks.map(checkText).filter((l) => l !== undefined);
   const w = r.waiver;
   if (w?.expired === true)
     body.push(`waiver EXPIRED${w.expires === undefined ? '' : ` on ${w.expires}`}: ${w.justification}`);

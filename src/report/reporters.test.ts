@@ -1,237 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { Ajv } from 'ajv';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import type { AuditReport, AuditResult } from '../audit/types.js';
+import type { AuditReport } from '../audit/types.js';
 import { isBulwarkError } from '../errors.js';
-import { summarize } from './audit-json.js';
+import { junitCounts, parseJunit, twoHostAudit } from '../testing/audit-fixture.js';
+import { validateSarif } from '../testing/sarif-schema.js';
 import { makeStyle } from './style.js';
 import { parseReporterSpecs, writeReports } from './reporters.js';
-
-const HOSTILE = `<script>alert(1)</script> "quoted" & 'single' ]]> \u0001 🔒`;
-
-function result(r: Partial<AuditResult> & Pick<AuditResult, 'address' | 'host' | 'status'>): AuditResult {
-  return {
-    bucket: 'configuration',
-    impact: 0.5,
-    severity: 'medium',
-    title: r.address,
-    message: '',
-    checks: [],
-    source: 'cis-debian',
-    tags: {},
-    refs: [],
-    ...r,
-  };
-}
-
-/** A realistic audit of two hosts: every status, every bucket, waivers active and expired, hostile text. */
-function fixture(): AuditReport {
-  const results: AuditResult[] = [
-    result({
-      address: 'control[ssh-07]',
-      host: 'web1',
-      status: 'failed',
-      impact: 0.8,
-      severity: 'high',
-      title: 'Disable root login over SSH',
-      message: '1 of 2 checks failed',
-      description: 'Logging in as root directly hides who did what.',
-      checks: [
-        { status: 'passed', description: 'sshd Protocol is 2' },
-        { status: 'failed', description: 'sshd PermitRootLogin', expected: 'no', actual: 'yes' },
-      ],
-      tags: { nist: ['AC-6', 'IA-2'], cis: '5.2.10' },
-      refs: [{ title: 'CIS Debian 12 5.2.10', url: 'https://www.cisecurity.org/benchmark/debian_linux' }],
-    }),
-    result({
-      address: 'control[ssh-01]',
-      host: 'web1',
-      status: 'passed',
-      title: 'sshd config is root-owned',
-    }),
-    result({
-      address: 'control[ftp-01]',
-      host: 'web1',
-      status: 'failed',
-      impact: 0.3,
-      severity: 'low',
-      title: 'No FTP server',
-      message: 'vsftpd is installed',
-      checks: [
-        { status: 'failed', description: 'package vsftpd installed', expected: 'false', actual: 'true' },
-      ],
-      waiver: {
-        justification: 'Legacy partner upload, removal in Q3',
-        approver: 'alice',
-        expires: '2099-01-01',
-        expired: false,
-      },
-    }),
-    result({
-      address: 'control[pkg-openssl]',
-      host: 'web1',
-      status: 'failed',
-      bucket: 'patch',
-      impact: 1,
-      severity: 'critical',
-      title: 'OpenSSL is patched',
-      message: 'openssl 3.0.11-1 is vulnerable',
-      checks: [
-        {
-          status: 'failed',
-          description: 'package openssl version',
-          expected: '>= 3.0.13-1',
-          actual: '3.0.11-1',
-        },
-      ],
-      waiver: { justification: 'Waiting for the vendor', expires: '2020-01-01', expired: true },
-    }),
-    result({
-      address: 'control[<script>alert(1)</script>]',
-      host: 'web1',
-      status: 'failed',
-      bucket: 'code',
-      impact: 0.6,
-      title: HOSTILE,
-      message: HOSTILE,
-      checks: [
-        { status: 'failed', description: HOSTILE, expected: '<b>"x"</b>', actual: "'); DROP TABLE--" },
-      ],
-      tags: { '<img src=x onerror=alert(1)>': 'x"y' },
-      refs: [{ title: 'evil', url: 'javascript:alert(1)' }],
-    }),
-    result({
-      address: 'file[/etc/shadow]',
-      host: 'web1',
-      status: 'failed',
-      source: 'hardening',
-      title: 'file /etc/shadow',
-      message: 'mode differs',
-      checks: [{ status: 'failed', description: 'file /etc/shadow mode', expected: '0640', actual: '0644' }],
-    }),
-    result({
-      address: 'keyValue[/etc/ssh/sshd_config:PermitRootLogin]',
-      host: 'web1',
-      status: 'passed',
-      source: 'hardening',
-      title: 'keyValue /etc/ssh/sshd_config PermitRootLogin',
-    }),
-    result({
-      address: 'control[kernel-01]',
-      host: 'web1',
-      status: 'skipped',
-      bucket: 'patch',
-      title: 'Kernel live patching',
-      message: 'only on systemd hosts',
-    }),
-    result({
-      address: 'control[ssh-07]',
-      host: 'db-2',
-      status: 'passed',
-      impact: 0.8,
-      severity: 'high',
-      title: 'Disable root login over SSH',
-    }),
-    result({
-      address: 'control[ssh-01]',
-      host: 'db-2',
-      status: 'error',
-      title: 'sshd config is root-owned',
-      message: 'sshd -T exited 255',
-      checks: [
-        {
-          status: 'error',
-          description: 'sshd effective config',
-          message: 'sshd -T exited 255: missing host keys',
-        },
-      ],
-    }),
-    result({
-      address: 'control[pkg-openssl]',
-      host: 'db-2',
-      status: 'failed',
-      bucket: 'patch',
-      impact: 1,
-      severity: 'critical',
-      title: 'OpenSSL is patched',
-      message: 'openssl 3.0.11-1 is vulnerable',
-      checks: [
-        {
-          status: 'failed',
-          description: 'package openssl version',
-          expected: '>= 3.0.13-1',
-          actual: '3.0.11-1',
-        },
-      ],
-    }),
-    result({
-      address: 'control[code-01]',
-      host: 'db-2',
-      status: 'passed',
-      bucket: 'code',
-      impact: 0,
-      severity: 'none',
-      title: 'No world-writable scripts',
-    }),
-    result({
-      address: 'file[/etc/shadow]',
-      host: 'db-2',
-      status: 'skipped',
-      source: 'hardening',
-      title: 'file /etc/shadow',
-      message: 'onlyIf is false',
-    }),
-  ];
-  const facts = {
-    hostname: 'web1',
-    osId: 'debian',
-    osVersion: '12',
-    osCodename: 'bookworm',
-    arch: 'x86_64',
-    init: 'systemd' as const,
-    liveKernel: true,
-  };
-  return {
-    schemaVersion: 1,
-    kind: 'bulwark.audit',
-    startedAt: '2026-11-26T17:00:00.000Z',
-    durationMs: 1540.5,
-    sources: [
-      { name: 'cis-debian', kind: 'profile', title: 'CIS Debian 12 Benchmark', version: '1.2.0' },
-      { name: 'hardening', kind: 'cookbook', title: 'Site hardening' },
-    ],
-    hosts: [
-      { name: 'web1', target: 'ssh:root@web1', roundTrips: 1, durationMs: 812, facts },
-      { name: 'db-2', target: 'ssh:root@db-2', roundTrips: 2, durationMs: 700 },
-    ],
-    summary: summarize(results),
-    results,
-    unusedWaivers: ['control[old-01]'],
-    warnings: ['profile cis-debian: control[x] has no impact'],
-  };
-}
-
-const require = createRequire(import.meta.url);
-
-function sarifValidator(): ReturnType<Ajv['compile']> {
-  const path = require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
-  // The official schema is draft-04, which ajv 8 reads once its `$schema`/`id` are given ajv's spelling.
-  const { id, ...schema } = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  delete schema['$schema'];
-  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
-  ajv.addFormat('uri', (s: string) => URL.canParse(s));
-  ajv.addFormat('uri-reference', (s: string) => !/\s/.test(s));
-  ajv.addFormat('date-time', (s: string) =>
-    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s),
-  );
-  return ajv.compile({ ...schema, $id: String(id) });
-}
 
 test('no reporter specs means the text report on standard output', () => {
   assert.deepEqual(parseReporterSpecs([]), [{ kind: 'cli' }]);
@@ -273,7 +50,7 @@ test('bad reporter specs are refused with a usage error that says what to write'
 test('writeReports writes every format, each parsing back to the same audit', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-reports-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const report = fixture();
+  const report = twoHostAudit();
   let stdout = '';
   const specs = parseReporterSpecs([
     'cli',
@@ -296,39 +73,20 @@ test('writeReports writes every format, each parsing back to the same audit', as
 
   assert.deepEqual(JSON.parse(await readFile(join(dir, 'audit.json'), 'utf8')), report);
 
-  const xml = await readFile(join(dir, 'junit', 'audit.xml'), 'utf8');
-  assert.equal(XMLValidator.validate(xml), true);
-  const junit = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '',
-    isArray: (n) => n === 'testsuite' || n === 'testcase',
-  }).parse(xml) as {
-    testsuites: Record<string, string> & {
-      testsuite: (Record<string, string> & { testcase: { name: string }[] })[];
-    };
-  };
+  // parseJunit asserts that the XML is well-formed.
+  const junit = parseJunit(await readFile(join(dir, 'junit', 'audit.xml'), 'utf8'));
+  assert.deepEqual(junitCounts(junit.suites), ['13', '5', '1', '3']);
   assert.deepEqual(
-    [
-      junit.testsuites['tests'],
-      junit.testsuites['failures'],
-      junit.testsuites['errors'],
-      junit.testsuites['skipped'],
-    ],
-    ['13', '5', '1', '3'],
-  );
-  assert.deepEqual(
-    junit.testsuites.testsuite.map((s) => s['name']),
+    junit.suite.map((s) => s['name']),
     ['web1/cis-debian', 'web1/hardening', 'db-2/cis-debian', 'db-2/hardening'],
   );
-  assert.ok(
-    junit.testsuites.testsuite[0]?.testcase.some((c) => c.name === 'control[<script>alert(1)</script>]'),
-  );
+  const firstSuiteCases = (junit.suite[0]?.['testcase'] ?? []) as { name: string }[];
+  assert.ok(firstSuiteCases.some((c) => c.name === 'control[<script>alert(1)</script>]'));
 
   const sarif = JSON.parse(await readFile(join(dir, 'audit.sarif'), 'utf8')) as {
     runs: { results: unknown[]; tool: { driver: { rules: unknown[] } } }[];
   };
-  const validate = sarifValidator();
-  assert.ok(validate(sarif), JSON.stringify(validate.errors, null, 2));
+  assert.deepEqual(validateSarif(sarif), []);
   assert.equal(sarif.runs[0]?.results.length, 7, '6 failures (one waived) and 1 error');
   assert.equal(sarif.runs[0]?.tool.driver.rules.length, 9, 'one rule per distinct address');
 
@@ -341,7 +99,7 @@ test('writeReports writes every format, each parsing back to the same audit', as
 test('a cli report written to a file is never coloured, whatever the terminal style', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-reports-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeReports(fixture(), [{ kind: 'cli', path: join(dir, 'audit.txt') }], {
+  await writeReports(twoHostAudit(), [{ kind: 'cli', path: join(dir, 'audit.txt') }], {
     stdout: { write: () => assert.fail('nothing goes to standard output') },
     style: makeStyle(true),
     verbose: true,
@@ -357,7 +115,7 @@ test('a report that cannot be written fails with a usage error naming the file a
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'not-a-dir'), 'x');
   await assert.rejects(
-    writeReports(fixture(), [{ kind: 'json', path: join(dir, 'not-a-dir', 'audit.json') }], {
+    writeReports(twoHostAudit(), [{ kind: 'json', path: join(dir, 'not-a-dir', 'audit.json') }], {
       stdout: { write: () => true },
       style: makeStyle(false),
       toolVersion: '0.1.0',
@@ -373,7 +131,7 @@ test('writing a report over an existing file replaces it whole', async (t) => {
   t.after(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'audit.json');
   await writeFile(path, 'old contents that are longer than nothing');
-  await writeReports(fixture(), [{ kind: 'json', path }], {
+  await writeReports(twoHostAudit(), [{ kind: 'json', path }], {
     stdout: { write: () => true },
     style: makeStyle(false),
     toolVersion: '0.1.0',

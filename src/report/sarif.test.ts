@@ -1,10 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Ajv } from 'ajv';
-import type { AuditReport, AuditResult } from '../audit/types.js';
-import { summarize } from './audit-json.js';
+import { auditReport, auditResult } from '../testing/audit-fixture.js';
+import { validateSarif } from '../testing/sarif-schema.js';
 import {
   addressPath,
   fileUri,
@@ -15,64 +12,11 @@ import {
   type SarifResult,
 } from './sarif.js';
 
-function result(r: Partial<AuditResult> & Pick<AuditResult, 'address' | 'status'>): AuditResult {
-  return {
-    host: 'web1',
-    bucket: 'configuration',
-    impact: 0.5,
-    severity: 'medium',
-    title: r.address,
-    message: '',
-    checks: [],
-    source: 'cis',
-    tags: {},
-    refs: [],
-    ...r,
-  };
-}
-
-function report(
-  results: AuditResult[],
-  hosts: AuditReport['hosts'] = [{ name: 'web1', target: 'local', roundTrips: 1, durationMs: 100 }],
-): AuditReport {
-  return {
-    schemaVersion: 1,
-    kind: 'bulwark.audit',
-    startedAt: '2026-11-26T17:00:00.000Z',
-    durationMs: 120,
-    sources: [{ name: 'cis', kind: 'profile', title: 'CIS' }],
-    hosts,
-    summary: summarize(results),
-    results,
-    unusedWaivers: [],
-    warnings: [],
-  };
-}
-
-const require = createRequire(import.meta.url);
-
-/** The official SARIF 2.1.0 schema (draft-04), compiled with ajv 8 and hand-written `uri`/`date-time` formats. */
-function sarifValidator(): ReturnType<Ajv['compile']> {
-  const path = require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
-  const { id, ...schema } = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  delete schema['$schema'];
-  // unicodeRegExp: false because one of the schema's patterns is not a valid unicode-mode regular expression.
-  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
-  ajv.addFormat('uri', (s: string) => URL.canParse(s));
-  ajv.addFormat('uri-reference', (s: string) => !/\s/.test(s));
-  ajv.addFormat('date-time', (s: string) =>
-    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s),
-  );
-  return ajv.compile({ ...schema, $id: String(id) });
-}
-
-const validate = sarifValidator();
-
 const HOSTILE = `<script>alert(1)</script> "q" & 'a'`;
 
 const results = [
-  result({ address: 'control[pass]', status: 'passed' }),
-  result({
+  auditResult({ address: 'control[pass]', status: 'passed' }),
+  auditResult({
     address: 'control[ssh-07]',
     status: 'failed',
     severity: 'high',
@@ -90,40 +34,46 @@ const results = [
       { title: 'CIS', url: 'https://www.cisecurity.org/' },
     ],
   }),
-  result({ address: 'control[ssh-07]', status: 'passed', host: 'db', severity: 'high', impact: 0.8 }),
-  result({
+  auditResult({ address: 'control[ssh-07]', status: 'passed', host: 'db', severity: 'high', impact: 0.8 }),
+  auditResult({
     address: 'control[err]',
     status: 'error',
     severity: 'low',
     impact: 0.1,
     message: 'sshd -T exited 255',
   }),
-  result({ address: 'control[skip]', status: 'skipped' }),
-  result({
+  auditResult({ address: 'control[skip]', status: 'skipped' }),
+  auditResult({
     address: 'file[/etc/shadow]',
     status: 'failed',
     severity: 'medium',
     checks: [{ status: 'failed', description: 'mode', expected: '0640', actual: '0644' }],
   }),
-  result({
+  auditResult({
     address: 'keyValue[/etc/ssh/sshd config:PermitRootLogin]',
     status: 'failed',
     severity: 'low',
     impact: 0.2,
   }),
-  result({ address: 'control[none]', status: 'failed', severity: 'none', impact: 0 }),
-  result({ address: 'control[critical]', status: 'failed', severity: 'critical', impact: 1, host: 'db' }),
-  result({
+  auditResult({ address: 'control[none]', status: 'failed', severity: 'none', impact: 0 }),
+  auditResult({
+    address: 'control[critical]',
+    status: 'failed',
+    severity: 'critical',
+    impact: 1,
+    host: 'db',
+  }),
+  auditResult({
     address: 'control[waived]',
     status: 'failed',
     waiver: { justification: 'Legacy upload', approver: 'alice', expires: '2099-01-01', expired: false },
   }),
-  result({
+  auditResult({
     address: 'control[expired]',
     status: 'failed',
     waiver: { justification: 'Vendor fix', expires: '2020-01-01', expired: true },
   }),
-  result({ address: `control[${HOSTILE}]`, status: 'failed', title: HOSTILE, message: HOSTILE }),
+  auditResult({ address: `control[${HOSTILE}]`, status: 'failed', title: HOSTILE, message: HOSTILE }),
 ];
 const hosts = [
   { name: 'web1', target: 'local', roundTrips: 1, durationMs: 700 },
@@ -135,7 +85,7 @@ const hosts = [
     error: { code: 'BULWARK_PROBE_FAILED', message: 'partial' },
   },
 ];
-const sample = report(results, hosts);
+const sample = auditReport(results, { hosts });
 
 function resultFor(log: ReturnType<typeof toSarif>, host: string, address: string): SarifResult {
   const found = log.runs[0].results.find((r) => r.properties['host'] === host && r.ruleId === address);
@@ -149,14 +99,19 @@ test('the SARIF log validates against the official SARIF 2.1.0 schema', () => {
       toSarif({ ...sample, warnings: ['w'], unusedWaivers: ['control[gone]'] }, { toolVersion: '0.1.0' }),
     ),
   );
-  assert.ok(validate(log), JSON.stringify(validate.errors, null, 2));
+  assert.deepEqual(validateSarif(log), []);
   assert.equal(log.version, '2.1.0');
 });
 
 test('the schema check is real: a log with a bad level does not validate', () => {
   const log = JSON.parse(JSON.stringify(toSarif(sample, { toolVersion: '0.1.0' })));
   log.runs[0].results[0].level = 'fatal';
-  assert.equal(validate(log), false);
+  const errors = validateSarif(log);
+  assert.notDeepEqual(errors, []);
+  assert.ok(
+    errors.some((e) => e.startsWith('/runs/0/results/0/level ')),
+    errors.join('\n'),
+  );
 });
 
 test('there is one rule per distinct address, with the title, description, help link, tags and security severity', () => {
@@ -262,7 +217,7 @@ test('addresses map to file paths only when they name an absolute path', () => {
 
 test('fingerprints are identical across runs and differ across hosts', () => {
   const first = toSarif(sample, { toolVersion: '0.1.0' });
-  const again = toSarif(report([...results].reverse(), hosts), { toolVersion: '0.2.0' });
+  const again = toSarif(auditReport([...results].reverse(), { hosts }), { toolVersion: '0.2.0' });
   const web = resultFor(first, 'web1', 'control[ssh-07]').partialFingerprints[FINGERPRINT];
   assert.match(web ?? '', /^[0-9a-f]{64}$/);
   assert.equal(resultFor(again, 'web1', 'control[ssh-07]').partialFingerprints[FINGERPRINT], web);

@@ -5,8 +5,9 @@
  * suppressed results, so the accepted risk remains visible.
  */
 import { createHash } from 'node:crypto';
-import type { AuditReport, AuditResult, CheckResult, Severity } from '../audit/types.js';
+import type { AuditReport, AuditResult, Severity } from '../audit/types.js';
 import { isWaived } from './audit-json.js';
+import { checkText, httpUrl } from './common.js';
 
 /** Options of the SARIF reporter. */
 export interface SarifOptions {
@@ -84,16 +85,6 @@ export function fileUri(path: string): string {
   return `file://${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-function httpUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    const u = new URL(url);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** SARIF tags must be strings: `nist:AC-6`, one per value, plus the bucket. */
 function flatTags(r: AuditResult): string[] {
   const tags = new Set<string>([r.bucket]);
@@ -131,17 +122,6 @@ function rule(r: AuditResult): Record<string, unknown> {
       'security-severity': securitySeverity(r.impact),
     },
   };
-}
-
-function checkText(c: CheckResult): string | undefined {
-  switch (c.status) {
-    case 'passed':
-      return undefined;
-    case 'failed':
-      return `${c.description}: expected ${c.expected} / got ${c.actual}`;
-    case 'error':
-      return `${c.description}: ${c.message}`;
-  }
 }
 
 function result(r: AuditResult, ruleIndex: number): SarifResult {

@@ -4,7 +4,7 @@
  * reaches every command only as its own argument.
  */
 import { BulwarkError, type Problem } from '../errors.js';
-import type { ApplyContext, Change, Provider, ProbeResult } from './types.js';
+import type { ApplyContext, Change, Provider, ProbeOp, ProbeResult } from './types.js';
 import { checkBoolean, problem, problems } from './validate.js';
 
 /** Desired state of one service, named by its init script or systemd unit without `.service` (e.g. `vsftpd`). */
@@ -55,10 +55,13 @@ const MAX_NAME = 255;
 const SUFFIX = '.service';
 const PROBE_TIMEOUT_SEC = 60;
 
-// $1 is the service name, already validated. Prints key=value lines; `link=` may repeat. Under systemd this is one
-// `systemctl show`; under SysV, the init script's status. The rc links are listed under both, because systemd
-// reports units generated from init scripts as `generated` whether or not they start at boot.
-const PROBE_SCRIPT = `n=$1
+/**
+ * The fixed script that observes a service; the audit's `service()` runs it too, so both see a service alike.
+ * $1 is the service name, already validated. Prints key=value lines; `link=` may repeat. Under systemd this is one
+ * `systemctl show`; under SysV, the init script's status. The rc links are listed under both, because systemd
+ * reports units generated from init scripts as `generated` whether or not they start at boot.
+ */
+export const SERVICE_PROBE_SCRIPT = `n=$1
 if [ -d /run/systemd/system ]; then
   echo init=systemd
   systemctl show --property=LoadState,ActiveState,UnitFileState,SubState -- "$n.service" || exit
@@ -156,7 +159,29 @@ function probeFailure(name: string, r: ProbeResult | undefined): BulwarkError {
   );
 }
 
-function readState(name: string, text: string, fallbackInit: 'systemd' | 'sysv'): ServiceState {
+/** The probe op that observes a service by name (`vsftpd` or `vsftpd.service`): `SERVICE_PROBE_SCRIPT` on its key. */
+export function serviceProbe(name: string): ProbeOp {
+  return {
+    kind: 'exec',
+    argv: ['/bin/sh', '-c', SERVICE_PROBE_SCRIPT, 'sh', serviceKey(name)],
+    timeoutSec: PROBE_TIMEOUT_SEC,
+  };
+}
+
+/** How to read the output of `SERVICE_PROBE_SCRIPT`. */
+export interface ServiceOutputContext {
+  /** The service's name, for error messages. */
+  readonly name: string;
+  /** The init system to assume when the output does not say (the host's facts). */
+  readonly init: 'systemd' | 'sysv';
+}
+
+/**
+ * Parses the output of `SERVICE_PROBE_SCRIPT` (pure). Throws BULWARK_PROBE_FAILED when systemd answered without a
+ * LoadState.
+ */
+export function parseServiceState(text: string, context: ServiceOutputContext): ServiceState {
+  const { name, init: fallbackInit } = context;
   const values = parseLines(text);
   const one = (key: string): string => values.get(key)?.[0] ?? '';
   const links = values.get('link') ?? [];
@@ -294,19 +319,13 @@ export const serviceProvider: Provider<ServiceProps, ServiceState> = {
   },
 
   probe(name) {
-    return {
-      state: {
-        kind: 'exec',
-        argv: ['/bin/sh', '-c', PROBE_SCRIPT, 'sh', serviceKey(name)],
-        timeoutSec: PROBE_TIMEOUT_SEC,
-      },
-    };
+    return { state: serviceProbe(name) };
   },
 
   read(name, _props, results, facts) {
     const r = results['state'];
     if (r === undefined || r.exitCode !== 0) throw probeFailure(name, r);
-    return readState(name, r.stdout.toString('utf8'), facts.init);
+    return parseServiceState(r.stdout.toString('utf8'), { name, init: facts.init });
   },
 
   diff(_name, props, state) {
