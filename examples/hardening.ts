@@ -60,6 +60,7 @@ export default defineCookbook({
       r.keyValue('/etc/login.defs', { key, value, separator: '\t', caseSensitive: true });
     }
 
+    r.directory('/etc/modprobe.d', { mode: 0o755, owner: 'root', group: 'root' });
     r.file('/etc/modprobe.d/bulwark-filesystems.conf', {
       content: a.disabledModules.map((m) => `install ${m} /bin/false\nblacklist ${m}\n`).join(''),
       mode: 0o644,

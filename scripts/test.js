@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 const { ensureBaseRoot } = await import('../dist/testing/root.js');
 const { cleanupStaleHosts } = await import('../dist/testing/host.js');
+const { cleanupStaleNetworks } = await import('../dist/testing/network.js');
 
 if (process.getuid?.() !== 0) {
   console.error(
@@ -15,6 +16,7 @@ if (process.getuid?.() !== 0) {
 }
 ensureBaseRoot((line) => console.log(line));
 cleanupStaleHosts();
+cleanupStaleNetworks();
 
 function testFiles(dir) {
   const found = [];

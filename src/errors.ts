@@ -30,6 +30,12 @@ export const ERROR_CODES = {
   BULWARK_VERIFY_FAILED: 'runtime',
   BULWARK_APPLY_FAILED: 'runtime',
   BULWARK_TRANSPORT: 'runtime',
+  BULWARK_HOST_UNREACHABLE: 'runtime',
+  BULWARK_AUTH_FAILED: 'runtime',
+  BULWARK_HOST_KEY_UNKNOWN: 'runtime',
+  BULWARK_HOST_KEY_CHANGED: 'runtime',
+  BULWARK_SUDO_FAILED: 'runtime',
+  BULWARK_CONNECTION_LOST: 'runtime',
   BULWARK_UNSAFE_VALUE: 'usage',
 } as const;
 

@@ -46,7 +46,7 @@ export default defineProfile({
         t.expect(t.package('vsftpd').installed).toBe(false);
         t.expect(t.service('vsftpd').running).toBe(false);
         t.expect(t.port(21).listening).toBe(false);
-        t.expect(t.processes('^(vsftpd|proftpd|pure-ftpd)').count).toBe(0);
+        t.expect(t.processes('^(\\S*/)?(vsftpd|proftpd|pure-ftpd)(\\s|$)').count).toBe(0);
       },
     );
     control(

@@ -146,7 +146,7 @@ export function compileProfile(profile: AnyProfile, options: CompileProfileOptio
         found.push({
           code: 'BULWARK_CONTROL_DUPLICATE',
           at: cat,
-          message: `declared twice (in ${controls.find((c) => c.id === id)?.profile} and ${p.name})`,
+          message: describeDuplicate(controls.find((c) => c.id === id)?.profile ?? p.name, p.name),
         });
         return;
       }
@@ -232,4 +232,10 @@ function declaredIdsDeep(p: AnyProfile, seen = new Set<string>()): Set<string> {
     // reported when the profile itself runs
   }
   return ids;
+}
+
+function describeDuplicate(first: string, second: string): string {
+  return first === second
+    ? `declared twice in profile ${first}`
+    : `declared by both profile ${first} and profile ${second}`;
 }

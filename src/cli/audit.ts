@@ -102,7 +102,7 @@ function sourceLoader(
     for (const file of files) {
       let p = loaded.get(file);
       if (p === undefined) {
-        p = loadDefaultExport(file, { typecheck });
+        p = loadDefaultExport(file, { typecheck, what: 'profile or cookbook' });
         loaded.set(file, p);
       }
       const value = await p;

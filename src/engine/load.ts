@@ -44,6 +44,8 @@ export function setRuntimeEntry(path: string): void {
 export interface LoadOptions {
   /** Type-check the cookbook (cached by content, so only changed cookbooks pay for it). @default true */
   readonly typecheck?: boolean;
+  /** What the file is, for messages: `cookbook`, `profile`... @default 'cookbook' */
+  readonly what?: string;
 }
 
 /** A bundled module: its code and the files it was built from. */
@@ -53,10 +55,10 @@ export interface Bundle {
 }
 
 /** Bundles a TypeScript module and its relative imports into one ESM string. */
-export async function bundle(file: string): Promise<Bundle> {
+export async function bundle(file: string, what = 'cookbook'): Promise<Bundle> {
   const path = resolve(file);
   if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new BulwarkError('BULWARK_COOKBOOK_NOT_FOUND', `cookbook ${file} does not exist or is not a file`);
+    throw new BulwarkError('BULWARK_COOKBOOK_NOT_FOUND', `${what} ${file} does not exist or is not a file`);
   }
   const esbuild = await import('esbuild');
   try {
@@ -91,28 +93,28 @@ export async function bundle(file: string): Promise<Bundle> {
     const detail =
       errors
         ?.map((m) =>
-          m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text,
+          m.location
+            ? `${resolve(m.location.file)}:${m.location.line}:${m.location.column}: ${m.text}`
+            : m.text,
         )
         .join('\n') ?? String(e);
-    throw new BulwarkError('BULWARK_COOKBOOK_COMPILE', `cookbook ${file} does not compile:\n${detail}`, {
+    throw new BulwarkError('BULWARK_COOKBOOK_COMPILE', `${what} ${file} does not compile:\n${detail}`, {
       cause: e,
     });
   }
 }
 
 /** Imports bundled code from memory and returns the module's default export. */
-export async function importBundle(code: string, file: string): Promise<unknown> {
+export async function importBundle(code: string, file: string, what = 'cookbook'): Promise<unknown> {
   try {
     const mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as {
       default?: unknown;
     };
     return mod.default;
   } catch (e) {
-    throw new BulwarkError(
-      'BULWARK_COOKBOOK_COMPILE',
-      `cookbook ${file} failed while loading: ${String(e)}`,
-      { cause: e },
-    );
+    throw new BulwarkError('BULWARK_COOKBOOK_COMPILE', `${what} ${file} failed while loading: ${String(e)}`, {
+      cause: e,
+    });
   }
 }
 
@@ -191,9 +193,10 @@ function writeCachedBundle(entry: CachedBundle): void {
 export async function loadDefaultExport(file: string, options: LoadOptions = {}): Promise<unknown> {
   const entry = resolve(file);
   const wantCheck = options.typecheck !== false;
+  const what = options.what ?? 'cookbook';
   let cached = existsSync(entry) ? readCachedBundle(entry) : undefined;
   if (cached === undefined || (wantCheck && !cached.typechecked)) {
-    const { code, inputs } = await bundle(file);
+    const { code, inputs } = await bundle(file, what);
     if (wantCheck) {
       const { typecheckCached } = await import('./typecheck.js');
       await typecheckCached(entry, inputsHash(inputs));
@@ -207,7 +210,7 @@ export async function loadDefaultExport(file: string, options: LoadOptions = {})
     };
     writeCachedBundle(cached);
   }
-  return importBundle(cached.code, file);
+  return importBundle(cached.code, file, what);
 }
 
 /** Loads a cookbook module and returns its default export, which must be a cookbook. */

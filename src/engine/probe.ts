@@ -16,7 +16,8 @@ import type { Transport } from '../transports/transport.js';
 //   V <0|3> <id>, then lines starting with '|', then '.'  a kernel file (/proc) read with shell builtins
 // Builtins decide whether a path exists or a file is empty, so a probe of many files costs a handful of processes
 // rather than several per file; commands run eight at a time, in the background, beside the file reads.
-const PRELUDE = `T=$(mktemp -d) || exit 97
+const PRELUDE = `BULWARK_PROBE_PID=$$; export BULWARK_PROBE_PID
+T=$(mktemp -d) || exit 97
 trap 'rm -rf -- "$T"' EXIT
 e() { if [ -s "$1" ]; then base64 -w0 -- "$1"; else printf -; fi; }
 n=0

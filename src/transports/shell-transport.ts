@@ -112,6 +112,8 @@ export abstract class ShellTransport implements Transport {
     try {
       return await this.run(argv, options);
     } catch (e) {
+      // A transport's own errors (host unreachable, host key changed...) keep their precise codes.
+      if (e instanceof BulwarkError) throw e;
       throw new BulwarkError(
         'BULWARK_TRANSPORT',
         `could not run ${argv[0]} on ${this.target}: ${String(e)}`,

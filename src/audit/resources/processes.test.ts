@@ -4,15 +4,20 @@ import { createTestHost } from '../../testing/host.js';
 import { parsePs, processes } from './processes.js';
 import { observeSubjects } from './testing.js';
 
-const PS = `    1 root     /sbin/init
-    2 root     [kthreadd]
-  812 www-data nginx: worker process
-  811 root     nginx: master process /usr/sbin/nginx -g daemon on;
-  900 root     timeout -k 2 30 ps -e -ww -o pid= -o user:64= -o args=
-  901 root     ps -e -ww -o pid= -o user:64= -o args=
+// The probe (pid 890, started by bulwark 880) runs ps and, beside it, another probe command (pid 895).
+const PS = `P 890
+    1     0 root     /sbin/init
+    2     0 root     [kthreadd]
+  812   811 www-data nginx: worker process
+  811     1 root     nginx: master process /usr/sbin/nginx -g daemon on;
+  880     1 root     node /usr/bin/bulwark audit
+  890   880 root     /bin/sh -s
+  895   890 root     /bin/sh -c cat /etc/ssh/sshd_config
+  900   890 root     timeout -k 2 30 /bin/sh -c ps
+  901   900 root     ps -e -ww -o pid= -o ppid= -o user:64= -o args=
 `;
 
-test('ps output parses into pid, user and command, without the probe’s own ps', () => {
+test('ps output parses into pid, user and command, without the audit’s own processes', () => {
   const list = parsePs(PS);
   assert.deepEqual(
     list.map((p) => p.pid),

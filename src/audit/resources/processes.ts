@@ -19,21 +19,36 @@ export interface ProcessesObservation {
   readonly processes: readonly ProcessEntry[];
 }
 
-const PS_ARGV = ['ps', '-e', '-ww', '-o', 'pid=', '-o', 'user:64=', '-o', 'args='] as const;
-const PS_COMMAND = PS_ARGV.join(' ');
+// Prints `P <probe pid>` (exported by the probe script), then every process with its parent.
+const PS_SCRIPT = 'echo "P ${BULWARK_PROBE_PID:-0}"; exec ps -e -ww -o pid= -o ppid= -o user:64= -o args=';
 
-/** Parses `ps -e -ww -o pid= -o user:64= -o args=` output, leaving out the ps that printed it. */
+/**
+ * Parses the ps script's output, leaving out the audit's own processes: the probe script and everything it started
+ * (this ps, the other probe commands running beside it), and the probe's parent (the bulwark process or the SSH
+ * session that started it).
+ */
 export function parsePs(text: string): ProcessEntry[] {
-  const out: ProcessEntry[] = [];
+  let probe = 0;
+  const all: (ProcessEntry & { ppid: number })[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*(\d+)\s+(\S+)\s?(.*)$/.exec(line);
-    if (m?.[1] === undefined || m[2] === undefined) continue;
-    const command = (m[3] ?? '').trim();
-    // The probe's ps, and the `timeout` that may run it.
-    if (command.endsWith(PS_COMMAND)) continue;
-    out.push({ pid: Number(m[1]), user: m[2], command });
+    const p = /^P (\d+)$/.exec(line);
+    if (p?.[1] !== undefined) {
+      probe = Number(p[1]);
+      continue;
+    }
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/.exec(line);
+    if (m?.[1] === undefined || m[2] === undefined || m[3] === undefined) continue;
+    all.push({ pid: Number(m[1]), ppid: Number(m[2]), user: m[3], command: (m[4] ?? '').trim() });
   }
-  return out;
+  const parent = new Map(all.map((e) => [e.pid, e.ppid]));
+  const underProbe = (pid: number): boolean => {
+    for (let p = pid, i = 0; p > 0 && i < 4096; p = parent.get(p) ?? 0, i++) if (p === probe) return true;
+    return false;
+  };
+  const probeParent = parent.get(probe);
+  return all
+    .filter((e) => probe === 0 || !(underProbe(e.pid) || e.pid === probeParent))
+    .map(({ pid, user, command }) => ({ pid, user, command }));
 }
 
 /** The shared observer of every process. */
@@ -42,7 +57,7 @@ export const processesResource: AuditResource<ProcessesObservation> = {
   key: 'processes',
   label: 'processes',
   probe() {
-    return { ps: { kind: 'exec', argv: [...PS_ARGV], timeoutSec: 30 } };
+    return { ps: { kind: 'exec', argv: ['/bin/sh', '-c', PS_SCRIPT], timeoutSec: 30 } };
   },
   read(results: ProbeResults) {
     return { processes: parsePs(execText(results, 'ps', 'processes (ps)')) };

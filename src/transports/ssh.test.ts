@@ -1,0 +1,463 @@
+/**
+ * The SSH transport over real SSH: real sshd in test hosts, reached over a test network (this file re-runs itself
+ * inside the network namespace, see testing/network.ts). The transport contract as root and as a sudo user, host key
+ * checking, authentication, unreachable hosts, dropped connections, and target parsing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BulwarkError, type ErrorCode } from '../errors.js';
+import { createTestHost, type TestHost } from '../testing/host.js';
+import {
+  UNUSED_ADDRESS,
+  enterTestNetwork,
+  generateClientKey,
+  startSshServer,
+  type TestSshServer,
+} from '../testing/network.js';
+import { transportContract } from './contract.js';
+import { openTarget } from './index.js';
+import { fingerprint } from './known-hosts.js';
+import { LocalTransport } from './local.js';
+import { SshTransport, parseSshTarget, remoteCommand, type SshOptions } from './ssh.js';
+
+const network = await enterTestNetwork(fileURLToPath(import.meta.url));
+
+const work = mkdtempSync(join(tmpdir(), 'bulwark-ssh-test-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const clientKey = generateClientKey();
+const keyFile = join(work, 'id_ed25519');
+writeFileSync(keyFile, clientKey.privateKey, { mode: 0o600 });
+const otherKeyFile = join(work, 'id_other');
+writeFileSync(otherKeyFile, generateClientKey().privateKey, { mode: 0o600 });
+let files = 0;
+
+/** A test host running sshd, with a known_hosts file that knows its key. */
+interface SshHost {
+  readonly host: TestHost;
+  readonly server: TestSshServer;
+  readonly knownHosts: string;
+  /** Opens a transport to `user@address` with the test key and this host's known_hosts, plus `options`. */
+  open(user: string, options?: SshOptions): SshTransport;
+}
+
+// A login user with passwordless sudo, and one whose sudo asks for the password.
+const USERS_SCRIPT = `set -eu
+for u in alice bob; do
+  useradd -m -s /bin/bash "$u"
+  mkdir -p "/home/$u/.ssh"
+  printf '%s\\n' "$1" > "/home/$u/.ssh/authorized_keys"
+  chown -R "$u:$u" "/home/$u/.ssh"
+  chmod 0700 "/home/$u/.ssh"
+done
+echo 'alice ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/alice
+echo 'bob ALL=(ALL) ALL' > /etc/sudoers.d/bob
+printf 'bob:%s\\n' "$2" | chpasswd
+`;
+const BOB_PASSWORD = "b0b's p@ss $(word) ;";
+
+async function sshHost(options: { users?: boolean } = {}): Promise<SshHost & { destroy(): Promise<void> }> {
+  const host = await createTestHost();
+  const opened: SshTransport[] = [];
+  try {
+    const server = await startSshServer(host, network, { rootKeys: [clientKey.publicKey] });
+    if (options.users === true) {
+      const r = await host.transport.exec([
+        '/bin/sh',
+        '-c',
+        USERS_SCRIPT,
+        'sh',
+        clientKey.publicKey,
+        BOB_PASSWORD,
+      ]);
+      assert.equal(r.exitCode, 0, r.stderr.toString());
+    }
+    const knownHosts = join(work, `known_hosts.${files++}`);
+    writeFileSync(knownHosts, `${server.address} ${server.hostKey}\n`);
+    return {
+      host,
+      server,
+      knownHosts,
+      open(user, extra = {}) {
+        const t = new SshTransport(`ssh://${user}@${server.address}`, {
+          privateKeys: [keyFile],
+          agent: false,
+          knownHostsFile: knownHosts,
+          // Generous: many hosts start at once while the contract runs, and the machine may be busy.
+          connectTimeoutMs: 30_000,
+          ...extra,
+        });
+        opened.push(t);
+        return t;
+      },
+      async destroy() {
+        await Promise.all(opened.map((t) => t.close()));
+        await host.destroy();
+        rmSync(knownHosts, { force: true });
+      },
+    };
+  } catch (e) {
+    await host.destroy();
+    throw e;
+  }
+}
+
+async function useSshHost(
+  t: { after(fn: () => Promise<void>): void },
+  options: { users?: boolean } = {},
+): Promise<SshHost> {
+  const h = await sshHost(options);
+  t.after(() => h.destroy());
+  return h;
+}
+
+function transportError(code: ErrorCode, pattern: RegExp): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof BulwarkError, `expected a BulwarkError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, pattern);
+    return true;
+  };
+}
+
+// The contract ---------------------------------------------------------------------------------------------------
+
+transportContract('SSH as root', async () => {
+  const h = await sshHost();
+  return { transport: h.open('root'), cleanup: () => h.destroy() };
+});
+
+transportContract('SSH as a user with passwordless sudo', async () => {
+  const h = await sshHost({ users: true });
+  return { transport: h.open('alice', { sudo: true }), cleanup: () => h.destroy() };
+});
+
+// Sudo, users and passwords ----------------------------------------------------------------------------------
+
+test('a sudo user runs commands as root, and without sudo as itself', async (t) => {
+  const h = await useSshHost(t, { users: true });
+  const sudo = h.open('alice', { sudo: true });
+  assert.equal((await sudo.exec(['id', '-un'])).stdout.toString(), 'root\n');
+  const plain = h.open('alice');
+  assert.equal((await plain.exec(['id', '-un'])).stdout.toString(), 'alice\n');
+  await sudo.writeFile('/etc/bulwark-sudo', 'written as root\n', {
+    mode: 0o640,
+    owner: 'root',
+    group: 'alice',
+  });
+  assert.deepEqual(await plain.readFile('/etc/bulwark-sudo'), Buffer.from('written as root\n'));
+  assert.deepEqual(await sudo.stat('/etc/bulwark-sudo'), {
+    type: 'file',
+    mode: 0o640,
+    uid: 0,
+    gid: 1000,
+    owner: 'root',
+    group: 'alice',
+    size: 16,
+  });
+});
+
+test('a password-protected sudo gets its password from an environment variable, and the command its own stdin', async (t) => {
+  const h = await useSshHost(t, { users: true });
+  process.env['BULWARK_TEST_SUDO_PW'] = BOB_PASSWORD;
+  t.after(() => {
+    delete process.env['BULWARK_TEST_SUDO_PW'];
+  });
+  const bob = h.open('bob', { sudo: true, sudoPasswordEnv: 'BULWARK_TEST_SUDO_PW' });
+  const r = await bob.exec(['sh', '-c', 'id -un; cat'], { stdin: 'only the input\n' });
+  assert.equal(r.exitCode, 0, r.stderr.toString());
+  assert.equal(r.stdout.toString(), 'root\nonly the input\n');
+  assert.equal(r.stderr.toString(), '');
+  await bob.writeFile('/root/bob-wrote', 'x\n', { mode: 0o600 });
+  assert.equal(readFileSync(join(h.host.root, 'root/bob-wrote'), 'utf8'), 'x\n');
+  // The same option with a passwordless sudo must not hand the password to the command as input.
+  const alice = h.open('alice', { sudo: true, sudoPasswordEnv: 'BULWARK_TEST_SUDO_PW' });
+  const echoed = await alice.exec(['cat'], { stdin: 'data' });
+  assert.equal(echoed.stdout.toString(), 'data');
+});
+
+test('sudo that asks for a password nobody gave fails at connect with a clear message', async (t) => {
+  const h = await useSshHost(t, { users: true });
+  await assert.rejects(
+    h.open('bob', { sudo: true }).connect(),
+    transportError('BULWARK_SUDO_FAILED', /sudo as bob .*password/),
+  );
+  process.env['BULWARK_TEST_SUDO_PW'] = 'wrong';
+  t.after(() => {
+    delete process.env['BULWARK_TEST_SUDO_PW'];
+  });
+  await assert.rejects(
+    h.open('bob', { sudo: true, sudoPasswordEnv: 'BULWARK_TEST_SUDO_PW' }).connect(),
+    transportError('BULWARK_SUDO_FAILED', /sudo as bob .*failed/),
+  );
+});
+
+test('a login password comes from the environment variable named by passwordEnv', async (t) => {
+  const h = await useSshHost(t, { users: true });
+  process.env['BULWARK_TEST_SSH_PW'] = BOB_PASSWORD;
+  t.after(() => {
+    delete process.env['BULWARK_TEST_SSH_PW'];
+  });
+  const bob = h.open('bob', { privateKeys: [], passwordEnv: 'BULWARK_TEST_SSH_PW' });
+  assert.equal((await bob.exec(['id', '-un'])).stdout.toString(), 'bob\n');
+  process.env['BULWARK_TEST_SSH_PW'] = 'not the password';
+  await assert.rejects(
+    h.open('bob', { privateKeys: [], passwordEnv: 'BULWARK_TEST_SSH_PW' }).connect(),
+    transportError('BULWARK_AUTH_FAILED', /authentication failed.*bob.*password from \$BULWARK_TEST_SSH_PW/),
+  );
+  delete process.env['BULWARK_TEST_SSH_PW'];
+  await assert.rejects(
+    h.open('bob', { privateKeys: [], passwordEnv: 'BULWARK_TEST_SSH_PW' }).connect(),
+    /BULWARK_TEST_SSH_PW, but it is not set/,
+  );
+});
+
+test('wrong credentials fail with an authentication error naming the user and what was tried', async (t) => {
+  const h = await useSshHost(t);
+  await assert.rejects(
+    h.open('root', { privateKeys: [otherKeyFile] }).connect(),
+    transportError(
+      'BULWARK_AUTH_FAILED',
+      new RegExp(
+        `authentication failed: ${h.server.address} port 22 refused user root .*key ${otherKeyFile}`,
+      ),
+    ),
+  );
+  await assert.rejects(
+    h.open('nobody-here').connect(),
+    transportError('BULWARK_AUTH_FAILED', /authentication failed.*user nobody-here/),
+  );
+  // Through exec the same failure arrives wrapped, still saying what happened.
+  await assert.rejects(
+    h.open('root', { privateKeys: [otherKeyFile] }).exec(['true']),
+    transportError('BULWARK_AUTH_FAILED', /authentication failed/),
+  );
+});
+
+// Host keys ------------------------------------------------------------------------------------------------------
+
+test('an unknown host key is refused by default, naming the host and the key fingerprint', async (t) => {
+  const h = await useSshHost(t);
+  const empty = join(work, `known_hosts.${files++}`);
+  const keyBlob = Buffer.from(h.server.hostKey.split(' ')[1] ?? '', 'base64');
+  const transport = h.open('root', { knownHostsFile: empty });
+  await assert.rejects(
+    transport.connect(),
+    transportError(
+      'BULWARK_HOST_KEY_UNKNOWN',
+      new RegExp(`host key of ${h.server.address} is unknown: ssh-ed25519 ${escape(fingerprint(keyBlob))}`),
+    ),
+  );
+  assert.throws(() => readFileSync(empty), /ENOENT/, 'the refused key was recorded');
+});
+
+test('acceptNewHostKeys records an unknown key, and the next connection succeeds without the flag', async (t) => {
+  const h = await useSshHost(t);
+  const file = join(work, `fresh.${files++}`, 'known_hosts');
+  t.after(() => rmSync(join(file, '..'), { recursive: true, force: true }));
+  const first = h.open('root', { knownHostsFile: file, acceptNewHostKeys: true });
+  assert.equal((await first.exec(['true'])).exitCode, 0);
+  assert.equal(readFileSync(file, 'utf8'), `${h.server.address} ${h.server.hostKey}\n`);
+  const second = h.open('root', { knownHostsFile: file });
+  assert.equal((await second.exec(['hostname'])).stdout.toString().trim(), h.host.netns);
+  assert.equal(readFileSync(file, 'utf8').split('\n').length, 2, 'the key was recorded twice');
+});
+
+test('a changed host key is refused, even with acceptNewHostKeys, with both fingerprints in the message', async (t) => {
+  const h = await useSshHost(t);
+  const oldKey = Buffer.from(h.server.hostKey.split(' ')[1] ?? '', 'base64');
+  const newKey = Buffer.from((await h.server.rekey()).split(' ')[1] ?? '', 'base64');
+  assert.notDeepEqual(newKey, oldKey);
+  for (const options of [{}, { acceptNewHostKeys: true }]) {
+    await assert.rejects(
+      h.open('root', options).connect(),
+      transportError(
+        'BULWARK_HOST_KEY_CHANGED',
+        new RegExp(
+          `host key mismatch for ${h.server.address}: the host presented ssh-ed25519 ${escape(fingerprint(newKey))}, ` +
+            `but the known_hosts file records ssh-ed25519 ${escape(fingerprint(oldKey))} \\(${escape(h.knownHosts)} line 1\\)`,
+        ),
+      ),
+    );
+  }
+  assert.equal(readFileSync(h.knownHosts, 'utf8').split('\n').length, 2, 'the changed key was recorded');
+});
+
+test('a host key marked @revoked is refused', async (t) => {
+  const h = await useSshHost(t);
+  writeFileSync(h.knownHosts, `@revoked * ${h.server.hostKey}\n${h.server.address} ${h.server.hostKey}\n`);
+  await assert.rejects(
+    h.open('root').connect(),
+    transportError('BULWARK_HOST_KEY_CHANGED', /marked @revoked/),
+  );
+});
+
+// Connections ----------------------------------------------------------------------------------------------------
+
+test('an address where nothing answers fails as unreachable within the connect timeout', async () => {
+  const transport = new SshTransport(`ssh://root@${UNUSED_ADDRESS}`, {
+    privateKeys: [keyFile],
+    agent: false,
+    knownHostsFile: join(work, 'none'),
+    connectTimeoutMs: 1_500,
+  });
+  const started = Date.now();
+  await assert.rejects(
+    transport.connect(),
+    transportError('BULWARK_HOST_UNREACHABLE', new RegExp(`host unreachable: .*${UNUSED_ADDRESS} port 22`)),
+  );
+  assert.ok(Date.now() - started < 5_000, `it took ${Date.now() - started} ms`);
+  const refused = new SshTransport(`ssh://root@${UNUSED_ADDRESS.replace(/\d+$/, '1')}:2222`, {
+    privateKeys: [keyFile],
+    agent: false,
+    knownHostsFile: join(work, 'none'),
+  });
+  await assert.rejects(
+    refused.connect(),
+    transportError('BULWARK_HOST_UNREACHABLE', /host unreachable: .*port 2222: the connection was refused/),
+  );
+});
+
+test('a connection dropped while a command runs fails that command at once, and the next command reconnects', async (t) => {
+  const h = await useSshHost(t);
+  const transport = h.open('root', { keepaliveIntervalMs: 500, keepaliveCountMax: 2 });
+  assert.equal((await transport.exec(['true'])).exitCode, 0);
+  const started = Date.now();
+  const running = transport.exec(['sleep', '5']).then(
+    () => assert.fail('the command reported a result'),
+    (e: unknown) => e,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await h.server.kill();
+  assert.ok(
+    transportError('BULWARK_CONNECTION_LOST', /connection to .* was lost while sleep ran/)(await running),
+  );
+  assert.ok(Date.now() - started < 4_000, `the failure took ${Date.now() - started} ms`);
+  await h.server.rekey();
+  writeFileSync(h.knownHosts, `${h.server.address} ${h.server.hostKey}\n`);
+  assert.equal((await transport.exec(['echo', 'back'])).stdout.toString(), 'back\n');
+});
+
+test('every exec reuses one connection and costs one round trip', async (t) => {
+  const h = await useSshHost(t);
+  const transport = h.open('root');
+  await transport.connect();
+  assert.equal(transport.roundTrips, 0);
+  for (let i = 0; i < 5; i++) assert.equal((await transport.exec(['true'])).exitCode, 0);
+  await Promise.all([transport.readFile('/etc/hostname'), transport.stat('/etc'), transport.exec(['true'])]);
+  assert.equal(transport.roundTrips, 8);
+  const r = await h.host.sh(`ss -Htn state established '( sport = :22 )' | wc -l`);
+  assert.equal(r.stdout.toString().trim(), '1');
+});
+
+test('a timeout kills the remote command group for a sudo user too', async (t) => {
+  const h = await useSshHost(t, { users: true });
+  const transport = h.open('alice', { sudo: true });
+  const r = await transport.script('sleep 30 & echo $! > /tmp/bg.pid; wait', [], { timeoutMs: 500 });
+  assert.equal(r.timedOut, true);
+  assert.equal(r.signal, 'SIGKILL');
+  for (let i = 0; i < 50; i++) {
+    // A killed orphan stays a zombie (the host's first process reaps nothing): only a live one counts.
+    const alive = await h.host.sh('ps -o stat= -p "$(cat /tmp/bg.pid)" | grep -qv "^Z"');
+    if (alive.exitCode !== 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail('the background sleep survived the timeout');
+});
+
+// Targets and command lines ---------------------------------------------------------------------------------------
+
+test('parseSshTarget reads user, host and port, with IPv6 in brackets', () => {
+  assert.deepEqual(parseSshTarget('ssh://web1.example.org'), {
+    user: 'root',
+    host: 'web1.example.org',
+    port: 22,
+  });
+  assert.deepEqual(parseSshTarget('ssh://admin@10.0.0.1:2222'), {
+    user: 'admin',
+    host: '10.0.0.1',
+    port: 2222,
+  });
+  assert.deepEqual(parseSshTarget('ssh://[2001:db8::1]'), { user: 'root', host: '2001:db8::1', port: 22 });
+  assert.deepEqual(parseSshTarget('ssh://ops@[2001:db8::1]:22022'), {
+    user: 'ops',
+    host: '2001:db8::1',
+    port: 22022,
+  });
+});
+
+test('parseSshTarget and openTarget refuse malformed SSH targets as invalid targets', () => {
+  for (const spec of [
+    'ssh://',
+    'ssh://@host',
+    'ssh://host:',
+    'ssh://host:0',
+    'ssh://host:65536',
+    'ssh://host:22x',
+    'ssh://host/path',
+    'ssh://ho st',
+    'ssh://host;id',
+    'ssh://$(id)@host',
+    'ssh://-oProxyCommand=x',
+    'ssh://[2001:db8::1',
+    'ssh://[host]',
+    'ssh://2001:db8::1',
+    'ssh://user@[::1]x',
+  ]) {
+    assert.throws(
+      () => openTarget(spec),
+      (e: unknown) => e instanceof BulwarkError && e.code === 'BULWARK_TARGET_INVALID',
+      spec,
+    );
+  }
+  assert.ok(openTarget('ssh://admin@host.example') instanceof SshTransport);
+});
+
+test('the remote command line hands every word through a POSIX shell verbatim, in the clean environment', async () => {
+  const words = ['two words', "it's", '$(id)', '`id`', '; id', 'a\nb', '', '*', '\\', '-n', 'x=y'];
+  const local = new LocalTransport();
+  for (const elevation of ['none'] as const) {
+    const line = remoteCommand(['printf', '%s\\0', ...words], { EXTRA: "a'b" }, elevation);
+    const r = await local.exec(['/bin/sh', '-c', line]);
+    assert.equal(r.exitCode, 0, r.stderr.toString());
+    assert.deepEqual(r.stdout.toString().split('\0').slice(0, -1), words);
+    assert.match(r.stderr.toString(), /^bulwark-pgid:\d+\n$/);
+    const env = await local.exec(['/bin/sh', '-c', remoteCommand(['env'], { EXTRA: "a'b" }, elevation)]);
+    assert.match(env.stdout.toString(), /^EXTRA=a'b$/m);
+    assert.match(env.stdout.toString(), /^LANG=C\.UTF-8$/m);
+  }
+  const assignment = await local.exec(['/bin/sh', '-c', remoteCommand(['A=1', 'x'], {}, 'none')]);
+  assert.equal(assignment.exitCode, 127, 'a program named A=1 was read as an assignment');
+  assert.throws(
+    () => remoteCommand(['true'], { 'BAD NAME': 'x' }, 'none'),
+    /not an environment variable name/,
+  );
+});
+
+test('opening an SSH target does not load the ssh2 library; connecting does', () => {
+  const index = new URL('./index.js', import.meta.url).href;
+  const script = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(${JSON.stringify(index)});
+    const { openTarget } = await import(${JSON.stringify(index)});
+    const loaded = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/ssh2/'));
+    openTarget('ssh://root@${UNUSED_ADDRESS}');
+    const before = loaded();
+    await openTarget('ssh://root@${UNUSED_ADDRESS}', { ssh: { connectTimeoutMs: 300 } }).connect().catch(() => undefined);
+    console.log(JSON.stringify({ before, after: loaded() }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, HOME: work },
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { before: false, after: true });
+});
+
+function escape(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}

@@ -1,0 +1,631 @@
+/**
+ * The `ssh://[user@]host[:port]` target: one SSH connection per host for the whole run, one exec channel per
+ * command. File operations are ShellTransport's fixed scripts; this file only says how argv runs: as one command line
+ * made by `quoteArgv`, started with Bulwark's clean environment (`env -i`), optionally through `sudo`. The ssh2
+ * library is imported only when a connection is first opened, so runs that use no SSH target never load it.
+ * Host keys are checked against OpenSSH's known_hosts (see known-hosts.ts).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import { BulwarkError, type ErrorCode } from '../errors.js';
+import {
+  addKnownHost,
+  blobKeyType,
+  checkHostKey,
+  fingerprint,
+  knownHostName,
+  knownKeyTypes,
+  readKnownHosts,
+  type HostKeyVerdict,
+} from './known-hosts.js';
+import { CLEAN_ENV } from './process.js';
+import { quote, quoteArgv } from './quote.js';
+import { ShellTransport } from './shell-transport.js';
+import type { ExecOptions, ExecResult } from './transport.js';
+
+/** Options for an SSH target. */
+export interface SshOptions {
+  /** Private key files to offer, in order. @default those of ~/.ssh/id_ed25519, id_ecdsa and id_rsa that exist */
+  readonly privateKeys?: readonly string[];
+  /** Name of the environment variable holding the passphrase of encrypted private keys. @default none */
+  readonly passphraseEnv?: string;
+  /** Path of the ssh-agent socket to ask for keys, or false for none. @default the SSH_AUTH_SOCK variable */
+  readonly agent?: string | false;
+  /** Name of the environment variable holding the login password; the password never appears in argv. @default none */
+  readonly passwordEnv?: string;
+  /** Run every command through sudo, for a login user that is not root. @default false */
+  readonly sudo?: boolean;
+  /** Name of the environment variable holding the sudo password; without it sudo must not ask for one. @default none */
+  readonly sudoPasswordEnv?: string;
+  /** The known_hosts file host keys are checked against (and new ones added to). @default ~/.ssh/known_hosts */
+  readonly knownHostsFile?: string;
+  /** Accept and record the key of a host not yet in known_hosts; a changed key is refused regardless. @default false */
+  readonly acceptNewHostKeys?: boolean;
+  /** Give up connecting (TCP, handshake and authentication) after this many milliseconds. @default 10000 */
+  readonly connectTimeoutMs?: number;
+  /** Send a keepalive after this many idle milliseconds; 0 disables keepalives. @default 15000 */
+  readonly keepaliveIntervalMs?: number;
+  /** Drop the connection after this many unanswered keepalives. @default 3 */
+  readonly keepaliveCountMax?: number;
+}
+
+/** An `ssh://` target spec taken apart. */
+export interface SshTargetSpec {
+  readonly user: string;
+  /** Host name or address, without brackets. */
+  readonly host: string;
+  readonly port: number;
+}
+
+const USER = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
+const HOST_NAME =
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEFAULT_TIMEOUT_MS = 600_000;
+// Host key algorithms ssh2 can verify, in its default order of preference.
+const HOST_KEY_TYPES: readonly ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+// Printed on stderr before the command starts: the remote process group, so a timeout can kill all of it.
+const PGID_MARKER = 'bulwark-pgid:';
+
+/** Parses `ssh://[user@]host[:port]` (an IPv6 address in brackets); throws BULWARK_TARGET_INVALID when malformed. */
+export function parseSshTarget(spec: string): SshTargetSpec {
+  const invalid = (why: string): BulwarkError =>
+    new BulwarkError(
+      'BULWARK_TARGET_INVALID',
+      `SSH target ${JSON.stringify(spec)} is invalid: ${why}. Write ssh://[user@]host[:port], e.g. ` +
+        'ssh://admin@web1.example.org:2222 or ssh://[2001:db8::1]',
+    );
+  if (!spec.startsWith('ssh://')) throw invalid('it does not start with ssh://');
+  let rest = spec.slice('ssh://'.length);
+  let user = 'root';
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    user = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    if (!USER.test(user)) throw invalid(`${JSON.stringify(user)} is not a user name`);
+  }
+  let host: string;
+  let portText: string | undefined;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close < 0) throw invalid('the [ of an IPv6 address is not closed');
+    host = rest.slice(1, close);
+    const after = rest.slice(close + 1);
+    if (after !== '' && !after.startsWith(':')) throw invalid(`unexpected ${JSON.stringify(after)}`);
+    portText = after === '' ? undefined : after.slice(1);
+    if (!IPV6.test(host) || !host.includes(':'))
+      throw invalid(`${JSON.stringify(host)} is not an IPv6 address`);
+  } else {
+    const colon = rest.indexOf(':');
+    host = colon < 0 ? rest : rest.slice(0, colon);
+    portText = colon < 0 ? undefined : rest.slice(colon + 1);
+    if (host === '') throw invalid('the host is missing');
+    if (!HOST_NAME.test(host) || host.length > 253) {
+      throw invalid(`${JSON.stringify(host)} is not a host name or address`);
+    }
+  }
+  let port = 22;
+  if (portText !== undefined) {
+    port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : 0;
+    if (port < 1 || port > 65535) throw invalid(`${JSON.stringify(portText)} is not a port (1-65535)`);
+  }
+  return { user, host, port };
+}
+
+/** How commands become root on the remote side. */
+export type Elevation = 'none' | 'sudo' | 'sudo-password';
+
+// Runs "$@" through sudo, feeding the password (the first line of stdin) only when sudo asks for one, so a
+// passwordless sudo never passes the password on to the command as input.
+const SUDO_PASSWORD_SCRIPT = `IFS= read -r p || exit 125
+if sudo -n true 2>/dev/null; then unset p; exec sudo -n -- "$@"; fi
+{ printf '%s\\n' "$p"; unset p; exec cat; } | sudo -S -p '' -- "$@"`;
+
+/**
+ * The command line sent to the remote shell for `argv`: it prints its process group id on stderr, then replaces
+ * itself with `env -i` (Bulwark's clean environment plus `env`) running argv, through sudo when asked. Every value is
+ * quoted by `quote`/`quoteArgv`.
+ */
+export function remoteCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string>>,
+  elevation: Elevation,
+): string {
+  const vars = { ...CLEAN_ENV, ...env };
+  for (const name of Object.keys(vars)) {
+    if (!ENV_NAME.test(name)) {
+      throw new BulwarkError(
+        'BULWARK_UNSAFE_VALUE',
+        `${JSON.stringify(name)} is not an environment variable name`,
+      );
+    }
+  }
+  // env reads leading NAME=VALUE words as assignments, so a program whose name holds `=` is started through sh.
+  const program = argv[0]?.includes('=') === true ? ['/bin/sh', '-c', 'exec "$@"', 'sh', ...argv] : argv;
+  const words = ['env', '-i', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), ...program];
+  const prefix =
+    elevation === 'sudo'
+      ? ['sudo', '-n', '--']
+      : elevation === 'sudo-password'
+        ? ['/bin/sh', '-c', SUDO_PASSWORD_SCRIPT, 'sh']
+        : [];
+  return `printf '${PGID_MARKER}%s\\n' "$$" >&2; exec ${quoteArgv([...prefix, ...words])}`;
+}
+
+interface Connection {
+  readonly client: Client;
+  /** Set once the connection is gone: why. */
+  lost: string | undefined;
+}
+
+function envValue(name: string, what: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new BulwarkError(
+      'BULWARK_USAGE',
+      `the ${what} is to come from the environment variable ${name}, but it is not set`,
+    );
+  }
+  return value;
+}
+
+/** Runs everything on a host reached over SSH. */
+export class SshTransport extends ShellTransport {
+  readonly target: string;
+  readonly sharesHostKernel = false;
+  readonly spec: SshTargetSpec;
+  readonly #options: SshOptions;
+  #connection: Promise<Connection> | undefined;
+  #closing = false;
+
+  constructor(target: string, options: SshOptions = {}) {
+    super();
+    this.spec = parseSshTarget(target);
+    this.target = target;
+    this.#options = options;
+    if (options.sudoPasswordEnv !== undefined && options.sudo !== true) {
+      throw new BulwarkError('BULWARK_USAGE', 'sudoPasswordEnv is only used together with sudo: true');
+    }
+  }
+
+  get #elevation(): Elevation {
+    if (this.#options.sudo !== true) return 'none';
+    return this.#options.sudoPasswordEnv === undefined ? 'sudo' : 'sudo-password';
+  }
+
+  /**
+   * Opens the connection now (otherwise the first command does), so connection problems surface as they are: host
+   * unreachable, host key unknown or changed, authentication or sudo failed.
+   */
+  async connect(): Promise<void> {
+    if (this.#closing)
+      throw new BulwarkError('BULWARK_TRANSPORT', `the transport to ${this.target} is closed`);
+    await this.#connect();
+  }
+
+  #connect(): Promise<Connection> {
+    if (this.#connection === undefined) {
+      const opening = this.#open();
+      this.#connection = opening;
+      // A failed attempt is not kept: the next command tries again.
+      opening.catch(() => {
+        if (this.#connection === opening) this.#connection = undefined;
+      });
+    }
+    return this.#connection;
+  }
+
+  async #open(): Promise<Connection> {
+    const { user, host, port } = this.spec;
+    const options = this.#options;
+    const knownHostsFile = options.knownHostsFile ?? join(homedir(), '.ssh', 'known_hosts');
+    const name = knownHostName(host, port);
+    const { methods, tried } = this.#authMethods();
+    const entries = await readKnownHosts(knownHostsFile);
+    const ssh2 = (await import('ssh2')).default;
+    const client = new ssh2.Client();
+    const conn: Connection = { client, lost: undefined };
+    let verdict: HostKeyVerdict | undefined;
+    let presented: Buffer | undefined;
+    let recordError: unknown;
+    let tcpConnected = false;
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    // Ask for a key type the file pins for this host first, as OpenSSH does, so a host with several keys is not
+    // refused for showing another one.
+    const preferred = knownKeyTypes(entries, name)
+      .flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]))
+      .filter((t): t is ServerHostKeyAlgorithm => HOST_KEY_TYPES.includes(t as ServerHostKeyAlgorithm));
+    const config: ConnectConfig = {
+      host,
+      port,
+      username: user,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
+      keepaliveCountMax: options.keepaliveCountMax ?? 3,
+      authHandler: methods,
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        presented = key;
+        verdict = checkHostKey(entries, name, key);
+        if (verdict.status !== 'unknown' || options.acceptNewHostKeys !== true) {
+          verify(verdict.status === 'known');
+          return;
+        }
+        addKnownHost(knownHostsFile, name, key).then(
+          () => verify(true),
+          (e: unknown) => {
+            recordError = e;
+            verify(false);
+          },
+        );
+      },
+      ...(preferred.length > 0
+        ? {
+            algorithms: {
+              serverHostKey: [...preferred, ...HOST_KEY_TYPES.filter((t) => !preferred.includes(t))],
+            },
+          }
+        : {}),
+    };
+    const where = `${user}@${host} port ${port}`;
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      client.on('connect', () => {
+        tcpConnected = true;
+      });
+      client.on('ready', () => {
+        ready = true;
+        resolve();
+      });
+      client.on('error', (e: Error & { level?: string; code?: string }) => {
+        if (ready) {
+          conn.lost ??= e.message;
+          return;
+        }
+        reject(
+          this.#connectError(e, {
+            verdict,
+            presented,
+            recordError,
+            knownHostsFile,
+            tried,
+            timeoutMs,
+            tcpConnected,
+          }),
+        );
+      });
+      client.on('close', () => {
+        conn.lost ??= 'the server closed the connection';
+        if (this.#connection !== undefined) {
+          void this.#connection.then(
+            (c) => {
+              if (c === conn) this.#connection = undefined;
+            },
+            () => undefined,
+          );
+        }
+        if (!ready) {
+          reject(
+            new BulwarkError(
+              'BULWARK_TRANSPORT',
+              `the SSH connection to ${where} closed during the handshake`,
+            ),
+          );
+        }
+      });
+      client.connect(config);
+    });
+    if (this.#elevation !== 'none') {
+      let r: ExecResult;
+      try {
+        r = await this.#execOn(conn, ['true'], { timeoutMs });
+      } catch (e) {
+        client.end();
+        throw e;
+      }
+      if (r.exitCode !== 0) {
+        client.end();
+        const err = r.stderr.toString('utf8').trim();
+        throw new BulwarkError(
+          'BULWARK_SUDO_FAILED',
+          `sudo as ${user} on ${host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}${err === '' ? '' : `: ${err.slice(0, 500)}`}). ` +
+            (this.#elevation === 'sudo'
+              ? 'Allow the user passwordless sudo (NOPASSWD) or give sudoPasswordEnv.'
+              : 'Check the sudo password and that the user may run commands as root.'),
+        );
+      }
+    }
+    return conn;
+  }
+
+  #authMethods(): { methods: AnyAuthMethod[]; tried: string[] } {
+    const { user } = this.spec;
+    const options = this.#options;
+    const methods: AnyAuthMethod[] = [];
+    const tried: string[] = [];
+    const agent = options.agent === false ? undefined : (options.agent ?? process.env['SSH_AUTH_SOCK']);
+    if (agent !== undefined && agent !== '') {
+      methods.push({ type: 'agent', username: user, agent });
+      tried.push('ssh-agent');
+    }
+    const explicit = options.privateKeys !== undefined;
+    const keys =
+      options.privateKeys ??
+      ['id_ed25519', 'id_ecdsa', 'id_rsa']
+        .map((k) => join(homedir(), '.ssh', k))
+        .filter((f) => existsSync(f));
+    const passphrase =
+      options.passphraseEnv === undefined ? undefined : envValue(options.passphraseEnv, 'key passphrase');
+    for (const file of keys) {
+      let key: Buffer;
+      try {
+        key = readFileSync(file);
+      } catch (e) {
+        if (!explicit) continue;
+        throw new BulwarkError(
+          'BULWARK_USAGE',
+          `the private key ${file} cannot be read: ${(e as Error).message}`,
+        );
+      }
+      methods.push({
+        type: 'publickey',
+        username: user,
+        key,
+        ...(passphrase === undefined ? {} : { passphrase }),
+      });
+      tried.push(`key ${file}`);
+    }
+    if (options.passwordEnv !== undefined) {
+      methods.push({
+        type: 'password',
+        username: user,
+        password: envValue(options.passwordEnv, 'SSH password'),
+      });
+      tried.push(`password from $${options.passwordEnv}`);
+    }
+    return { methods, tried };
+  }
+
+  #connectError(
+    e: Error & { level?: string; code?: string },
+    ctx: {
+      verdict: HostKeyVerdict | undefined;
+      presented: Buffer | undefined;
+      recordError: unknown;
+      knownHostsFile: string;
+      tried: readonly string[];
+      timeoutMs: number;
+      tcpConnected: boolean;
+    },
+  ): BulwarkError {
+    const { user, host, port } = this.spec;
+    const name = knownHostName(host, port);
+    const fail = (message: string, code: ErrorCode = 'BULWARK_TRANSPORT'): BulwarkError =>
+      new BulwarkError(code, message, { cause: e });
+    const key = ctx.presented;
+    const presented = key === undefined ? '' : `${blobKeyType(key)} ${fingerprint(key)}`;
+    const v = ctx.verdict;
+    if (v !== undefined && v.status !== 'known' && ctx.recordError === undefined) {
+      if (v.status === 'changed') {
+        const known = v.known.map(
+          (k) => `${k.keyType} ${fingerprint(k.key)} (${ctx.knownHostsFile} line ${k.line})`,
+        );
+        return fail(
+          `host key mismatch for ${name}: the host presented ${presented}, but the known_hosts file records ` +
+            `${known.join(', ')}. Someone may be intercepting the connection, or the host was reinstalled. ` +
+            `If the change is expected, remove the old key (ssh-keygen -R ${quote(name)} -f ${quote(ctx.knownHostsFile)}) ` +
+            'and connect again.',
+          'BULWARK_HOST_KEY_CHANGED',
+        );
+      }
+      if (v.status === 'revoked') {
+        return fail(
+          `the host key of ${name} (${presented}) is marked @revoked in ${ctx.knownHostsFile} line ${v.entry.line}; ` +
+            'refusing to connect.',
+          'BULWARK_HOST_KEY_CHANGED',
+        );
+      }
+      return fail(
+        `the host key of ${name} is unknown: ${presented} is not in ${ctx.knownHostsFile}. Check the fingerprint ` +
+          'with the host owner, then add it (ssh-keyscan, or connect once with acceptNewHostKeys).',
+        'BULWARK_HOST_KEY_UNKNOWN',
+      );
+    }
+    if (ctx.recordError !== undefined) {
+      return fail(
+        `the new host key of ${name} (${presented}) could not be recorded in ${ctx.knownHostsFile}: ` +
+          `${(ctx.recordError as Error).message}`,
+      );
+    }
+    if (e.level === 'client-authentication') {
+      return fail(
+        `authentication failed: ${host} port ${port} refused user ${user} with every method tried ` +
+          `(${ctx.tried.length === 0 ? 'none available: give a private key, an agent or a password' : ctx.tried.join(', ')}).`,
+        'BULWARK_AUTH_FAILED',
+      );
+    }
+    if (e.level === 'client-timeout') {
+      return fail(
+        ctx.tcpConnected
+          ? `the SSH handshake with ${host} port ${port} did not finish within ${ctx.timeoutMs} ms: the host ` +
+              'accepted the connection but did not complete key exchange and authentication (overloaded, or not sshd).'
+          : `host unreachable: ${host} port ${port} did not answer within ${ctx.timeoutMs} ms ` +
+              '(no route, a firewall dropping packets, or the host is down).',
+        'BULWARK_HOST_UNREACHABLE',
+      );
+    }
+    if (e.level === 'client-socket' || e.level === 'client-dns') {
+      const what: Record<string, string> = {
+        ECONNREFUSED: 'the connection was refused (is sshd running and listening on that port?)',
+        EHOSTUNREACH: 'there is no route to the host (is it up?)',
+        ENETUNREACH: 'the network is unreachable',
+        ETIMEDOUT: 'the connection timed out',
+        ENOTFOUND: 'the host name does not resolve',
+        EAI_AGAIN: 'the host name could not be resolved (DNS failure)',
+        ECONNRESET: 'the connection was reset',
+      };
+      return fail(
+        `host unreachable: cannot connect to ${host} port ${port}: ${what[e.code ?? ''] ?? e.message}`,
+        'BULWARK_HOST_UNREACHABLE',
+      );
+    }
+    return fail(`the SSH connection to ${user}@${host} port ${port} failed: ${e.message}`);
+  }
+
+  protected async run(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    if (options.signal?.aborted === true) {
+      return {
+        argv,
+        exitCode: null,
+        signal: 'SIGKILL',
+        timedOut: false,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.alloc(0),
+        durationMs: 0,
+      };
+    }
+    return this.#execOn(await this.#connect(), argv, options);
+  }
+
+  #execOn(conn: Connection, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    const started = performance.now();
+    const elevation = this.#elevation;
+    const command = remoteCommand(argv, options.env ?? {}, elevation);
+    let stdin: Buffer = Buffer.from(options.stdin ?? '');
+    if (elevation === 'sudo-password') {
+      const password = envValue(this.#options.sudoPasswordEnv ?? '', 'sudo password');
+      if (password.includes('\n'))
+        throw new BulwarkError('BULWARK_USAGE', 'a sudo password cannot hold a newline');
+      stdin = Buffer.concat([Buffer.from(`${password}\n`), stdin]);
+    }
+    const lostMessage = (): string =>
+      `the SSH connection to ${this.spec.host} was lost while ${argv[0] ?? ''} ran (${conn.lost ?? 'closed'}); ` +
+      'whether the command finished is unknown';
+    if (conn.lost !== undefined)
+      return Promise.reject(new BulwarkError('BULWARK_CONNECTION_LOST', lostMessage()));
+    return new Promise<ExecResult>((resolve, reject) => {
+      conn.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
+        if (err !== undefined) {
+          reject(
+            conn.lost === undefined
+              ? new BulwarkError('BULWARK_TRANSPORT', `the SSH server refused a session: ${err.message}`)
+              : new BulwarkError('BULWARK_CONNECTION_LOST', lostMessage()),
+          );
+          return;
+        }
+        const out: Buffer[] = [];
+        const errs: Buffer[] = [];
+        let head: Buffer | undefined = Buffer.alloc(0);
+        let pgid: number | undefined;
+        let exit: { code: number | null; signal: string | null } | undefined;
+        let timedOut = false;
+        let killed = false;
+        let settled = false;
+        const timers: NodeJS.Timeout[] = [];
+        // The command and everything it started share the process group the login shell led.
+        const killGroup = (): void => {
+          if (pgid === undefined) return;
+          this.#execOn(conn, ['kill', '-KILL', '--', `-${pgid}`], { timeoutMs: 10_000 }).catch(
+            () => undefined,
+          );
+        };
+        const kill = (): void => {
+          if (killed) return;
+          killed = true;
+          if (pgid === undefined) channel.signal('KILL');
+          killGroup();
+          timers.push(
+            setTimeout(() => channel.close(), 3_000),
+            setTimeout(finish, 5_000),
+          );
+        };
+        const finish = (): void => {
+          if (settled) return;
+          settled = true;
+          for (const t of timers) clearTimeout(t);
+          options.signal?.removeEventListener('abort', onAbort);
+          if (head !== undefined && head.length > 0) errs.push(head);
+          if (exit === undefined && !killed) {
+            reject(
+              conn.lost === undefined
+                ? new BulwarkError('BULWARK_TRANSPORT', 'the SSH channel closed without an exit status')
+                : new BulwarkError('BULWARK_CONNECTION_LOST', lostMessage()),
+            );
+            return;
+          }
+          resolve({
+            argv,
+            exitCode: exit?.code ?? null,
+            signal: exit === undefined ? 'SIGKILL' : exit.signal,
+            timedOut,
+            stdout: Buffer.concat(out),
+            stderr: Buffer.concat(errs),
+            durationMs: performance.now() - started,
+          });
+        };
+        const onAbort = (): void => kill();
+        timers.push(
+          setTimeout(() => {
+            timedOut = true;
+            kill();
+          }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+        );
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        channel.on('data', (b: Buffer) => out.push(b));
+        channel.stderr.on('data', (b: Buffer) => {
+          if (head === undefined) {
+            errs.push(b);
+            return;
+          }
+          head = Buffer.concat([head, b]);
+          const nl = head.indexOf(10);
+          const marker = Buffer.from(PGID_MARKER);
+          const prefix = head.subarray(0, Math.min(head.length, marker.length));
+          if (!marker.subarray(0, prefix.length).equals(prefix)) {
+            errs.push(head);
+            head = undefined;
+          } else if (nl >= 0) {
+            const id = Number(head.subarray(marker.length, nl).toString('latin1'));
+            if (Number.isInteger(id) && id > 1) pgid = id;
+            errs.push(head.subarray(nl + 1));
+            head = undefined;
+            if (killed) killGroup();
+          }
+        });
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exit =
+            code === null || code === undefined
+              ? {
+                  code: null,
+                  signal: signal === undefined ? null : signal.startsWith('SIG') ? signal : `SIG${signal}`,
+                }
+              : { code, signal: null };
+        });
+        channel.on('error', () => {
+          // a channel error is followed by close; the exit status (or its absence) tells the story
+        });
+        channel.on('close', finish);
+        channel.end(stdin);
+      });
+    });
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.#closing = true;
+    const pending = this.#connection;
+    this.#connection = undefined;
+    const conn = await pending?.catch(() => undefined);
+    conn?.client.end();
+  }
+}
