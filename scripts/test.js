@@ -7,6 +7,7 @@ import { join } from 'node:path';
 const { ensureBaseRoot } = await import('../dist/testing/root.js');
 const { cleanupStaleHosts } = await import('../dist/testing/host.js');
 const { cleanupStaleNetworks } = await import('../dist/testing/network.js');
+const { ensureSecurityMirror } = await import('../dist/testing/security-mirror.js');
 
 if (process.getuid?.() !== 0) {
   console.error(
@@ -15,6 +16,8 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 ensureBaseRoot((line) => console.log(line));
+// The bookworm-security updates of the test root, as a local apt repository (downloaded once, then cached).
+await ensureSecurityMirror((line) => console.log(line));
 cleanupStaleHosts();
 cleanupStaleNetworks();
 

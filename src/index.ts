@@ -60,3 +60,22 @@ export type {
 } from './audit/types.js';
 export { parseWaivers } from './audit/waivers.js';
 export type { Waiver, Waivers } from './audit/waivers.js';
+export { scanHost, assessHost, vulnsProbe, readHostObservation, mergeIndexes } from './vulns/scan.js';
+export type {
+  Finding,
+  FindingBinary,
+  FixAvailability,
+  HostScan,
+  IndexLoader,
+  PendingUpgrade,
+  ScanOptions,
+} from './vulns/scan.js';
+export { findingResult, findingMessage, URGENCY_IMPACT } from './vulns/report.js';
+export { loadTrackerIndex, parseTrackerFeed } from './vulns/tracker.js';
+export type { TrackerIndex, TrackerOptions, LoadTrackerOptions } from './vulns/tracker.js';
+export { loadOsvAdvisories } from './vulns/osv.js';
+export type { OsvIndex, OsvOptions } from './vulns/osv.js';
+export { updateTrackerFeed, readFeedMeta, TRACKER_FEED_URL } from './vulns/feed-download.js';
+export type { FeedMeta, UpdateFeedOptions, UpdateFeedResult } from './vulns/feed-download.js';
+export type { Advisory, AdvisoryIndex, AdvisoryStatus, Urgency } from './vulns/types.js';
+export type { SecurityUpdatesProps } from './resources/security-updates.js';

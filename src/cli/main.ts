@@ -5,6 +5,7 @@
 import { AUDIT_HELP, runAudit } from './audit.js';
 import { EXIT, VERSION, type Io } from './common.js';
 import { CONVERGE_HELP, runConverge } from './converge.js';
+import { runVulns, VULNS_HELP } from './vulns.js';
 
 export { EXIT, type Io } from './common.js';
 
@@ -14,6 +15,7 @@ Usage:
   bulwark audit [FILE...] [options]     check a host against profiles and cookbooks; change nothing
   bulwark converge COOKBOOK [options]   bring a host to the cookbook's desired state
   bulwark plan COOKBOOK [options]       show exactly what converge would change; change nothing
+  bulwark vulns [options]               list missing patches (vulnerable packages); 'vulns update' fetches the feed
   bulwark help [COMMAND]                show help
   bulwark --version
 
@@ -25,6 +27,7 @@ const HELP: Readonly<Record<string, string>> = {
   audit: AUDIT_HELP,
   converge: CONVERGE_HELP,
   plan: CONVERGE_HELP,
+  vulns: VULNS_HELP,
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -37,6 +40,8 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
       return runConverge(rest, false, io);
     case 'plan':
       return runConverge(rest, true, io);
+    case 'vulns':
+      return runVulns(rest, io);
     case 'help':
     case '--help':
     case '-h':

@@ -208,6 +208,7 @@ export function compileCookbook(cookbook: AnyCookbook, options: CompileOptions =
       group: (name, props) => declare('group', name, props),
       execute: (label, props) => declare('execute', label, props),
       aptUpdate: (props) => declare('aptUpdate', 'apt', props),
+      securityUpdates: (props) => declare('securityUpdates', 'security', props),
       include: (other) => run(other),
     };
     const controls = cb.controls as ((c: ControlFn, a: Attributes) => void) | undefined;

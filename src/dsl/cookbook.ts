@@ -13,6 +13,7 @@ import type { FileProps } from '../resources/file.js';
 import type { GroupProps } from '../resources/group.js';
 import type { KeyValueProps } from '../resources/key-value.js';
 import type { PackageProps } from '../resources/package.js';
+import type { SecurityUpdatesProps } from '../resources/security-updates.js';
 import type { ServiceProps } from '../resources/service.js';
 import type { SysctlProps } from '../resources/sysctl.js';
 import type { UserProps } from '../resources/user.js';
@@ -190,6 +191,8 @@ export interface Recipe {
   execute(label: string, props: ExecuteProps & CommonOptions): ResourceRef<'run'>;
   /** Refreshes the apt index when it is older than a given age. */
   aptUpdate(props?: AptUpdateProps & CommonOptions): ResourceRef<never>;
+  /** Upgrades exactly the packages with fixable vulnerabilities (security suite, optional feed), then verifies. */
+  securityUpdates(props?: SecurityUpdatesProps & CommonOptions): ResourceRef<never>;
   /** Includes another cookbook's resources here (once per run), with its attributes. */
   include(cookbook: AnyCookbook): void;
 }

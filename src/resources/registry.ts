@@ -7,6 +7,7 @@ import { fileProvider } from './file.js';
 import { groupProvider } from './group.js';
 import { keyValueProvider } from './key-value.js';
 import { packageProvider } from './package.js';
+import { securityUpdatesProvider } from './security-updates.js';
 import { serviceProvider } from './service.js';
 import { sysctlProvider } from './sysctl.js';
 import type { Provider } from './types.js';
@@ -29,4 +30,5 @@ export const PROVIDERS: Readonly<Record<string, AnyProvider>> = {
   group: groupProvider,
   execute: executeProvider,
   aptUpdate: aptUpdateProvider,
+  securityUpdates: securityUpdatesProvider,
 };

@@ -1,8 +1,8 @@
 /**
  * The vulnerability data model shared by every feed reader (Debian Security Tracker, OSV) and the matcher: one
  * normalised `Advisory` per (source package, vulnerability, affected range), indexed by source package. This layer
- * (src/vulns) may import src/audit (Debian version ordering, audit types), src/resources/types and src/errors; it
- * never imports the engine, dsl or cli.
+ * (src/vulns) may import src/audit (Debian version ordering, audit types), src/resources/types, src/errors and the
+ * engine's probe runner (scan.ts); it never imports the dsl or cli.
  */
 import type { ErrorCode } from '../errors.js';
 

@@ -1,0 +1,249 @@
+// End-to-end: `bulwark vulns` and `bulwark vulns update` as a user runs them, against real test hosts (run inside
+// the host's namespaces, like cli.test.ts), plus the bad inputs of the feature: truncated and malformed feeds, a
+// feed for another release, invalid versions, hostile package names, an unreachable tracker with a cached copy.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { useTestHost, type TestHost } from '../testing/host.js';
+import { addSecurityMirror, bookwormFeedFixture } from '../testing/security-mirror.js';
+import { parseAptSimulation } from '../vulns/scan.js';
+
+const CLI = resolve('bin/bulwark.js');
+
+interface Report {
+  results?: {
+    address: string;
+    status: string;
+    bucket: string;
+    message: string;
+    tags: Record<string, unknown>;
+  }[];
+  warnings?: string[];
+  hosts?: { error?: { code: string; message: string } }[];
+  error?: { code: string; message: string };
+}
+
+function bulwark(
+  host: TestHost | undefined,
+  args: readonly string[],
+): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: Report;
+} {
+  const argv = [...(host?.enter ?? []), process.execPath, CLI, ...args];
+  const r = spawnSync(argv[0] ?? '', argv.slice(1), {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let json: Report = {};
+  try {
+    json = JSON.parse(r.stdout) as Report;
+  } catch {
+    // not JSON
+  }
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+function tempDir(t: { after(fn: () => unknown): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-vulns-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function sources(report: Report): string[] {
+  return (report.results ?? []).map((r) => r.address.replace(/^vuln\[(.*)\]$/, '$1'));
+}
+
+test('bulwark vulns lists exactly the -security upgrades, converging securityUpdates() applies them, a re-run finds none', async (t) => {
+  const h = await useTestHost(t);
+  await addSecurityMirror(h);
+  const dir = tempDir(t);
+  const target = `chroot:${h.root}`;
+  const sim = parseAptSimulation((await h.sh('apt-get -s upgrade')).stdout.toString());
+  const expected = sim
+    .filter((u) => u.security)
+    .map((u) => u.name)
+    .sort();
+
+  const first = bulwark(h, ['vulns', '--target', target, '--json', '--cache-dir', dir]);
+  assert.equal(first.status, 100, first.stderr);
+  const listed = (first.json.results ?? []).flatMap((r) =>
+    (r.tags['binaries'] as string[]).map((b) => b.split(':')[0] ?? ''),
+  );
+  assert.deepEqual(listed.sort(), expected);
+  assert.ok((first.json.results ?? []).every((r) => r.bucket === 'patch' && r.tags['fix'] === 'available'));
+  assert.ok(first.json.warnings?.some((w) => /only the security suite's pending upgrades/.test(w)));
+
+  const cookbook = join(dir, 'patch.ts');
+  writeFileSync(
+    cookbook,
+    "import { defineCookbook } from 'bulwark';\nexport default defineCookbook({ name: 'patch', recipe(r) { r.securityUpdates(); } });\n",
+  );
+  const plan = bulwark(h, ['plan', cookbook, '--target', target, '--json', '--no-typecheck']);
+  assert.equal(plan.status, 0, plan.stderr);
+  const run = bulwark(h, ['converge', cookbook, '--target', target, '--json', '--no-typecheck']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /verified: openssl/);
+
+  const again = bulwark(h, ['vulns', '--target', target, '--json', '--cache-dir', dir]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(again.json.results, []);
+  const left = parseAptSimulation((await h.sh('apt-get -s upgrade')).stdout.toString()).filter(
+    (u) => u.security,
+  );
+  assert.deepEqual(left, []);
+});
+
+test('with a feed, vulns reports every vulnerable source with ids and fix availability, and refuses hostile entries', async (t) => {
+  const h = await useTestHost(t);
+  const dir = tempDir(t);
+  const feed = join(dir, 'tracker.json');
+  writeFileSync(feed, JSON.stringify(bookwormFeedFixture()));
+  const r = bulwark(h, [
+    'vulns',
+    '--target',
+    `chroot:${h.root}`,
+    '--feed',
+    feed,
+    '--json',
+    '--cache-dir',
+    dir,
+  ]);
+  assert.equal(r.status, 100, r.stderr);
+  assert.deepEqual(sources(r.json), ['bash', 'lvm2', 'openssl']);
+  const ssl = r.json.results?.find((x) => x.address === 'vuln[openssl]');
+  assert.deepEqual(ssl?.tags['cve'], ['CVE-2026-1001']);
+  assert.equal(ssl?.tags['fix'], 'not in configured sources');
+  assert.match(ssl?.message ?? '', /3\.0\.20-1~deb12u2 installed .*fixed in 3\.0\.22-1~deb12u1/);
+  // The hostile name and the invalid version are refused and reported, never used.
+  const refused = r.json.warnings?.find((w) => /refused entries/.test(w)) ?? '';
+  assert.match(refused, /1 invalid-package-name/);
+  assert.match(refused, /1 invalid-version/);
+  assert.ok(!sources(r.json).includes('tar'));
+  assert.notEqual((await h.sh('test -e /pwned')).exitCode, 0);
+  assert.notEqual(spawnSync('test', ['-e', '/pwned']).status, 0);
+  // --include-unimportant and --only-fixable change what counts.
+  const fixable = bulwark(h, [
+    'vulns',
+    '--target',
+    `chroot:${h.root}`,
+    '--feed',
+    feed,
+    '--json',
+    '--only-fixable',
+    '--cache-dir',
+    dir,
+  ]);
+  assert.deepEqual(sources(fixable.json), ['lvm2', 'openssl']);
+  const all = bulwark(h, [
+    'vulns',
+    '--target',
+    `chroot:${h.root}`,
+    '--feed',
+    feed,
+    '--json',
+    '--include-unimportant',
+    '--cache-dir',
+    dir,
+  ]);
+  const bash = all.json.results?.find((x) => x.address === 'vuln[bash]');
+  assert.deepEqual(bash?.tags['cve'], ['CVE-2026-3001', 'CVE-2026-3002']);
+});
+
+test('a truncated, a malformed and an other-release feed are clear errors with exit code 2', async (t) => {
+  const h = await useTestHost(t);
+  const dir = tempDir(t);
+  const text = JSON.stringify(bookwormFeedFixture());
+  const cases: { name: string; body: string; message: RegExp }[] = [
+    {
+      name: 'truncated',
+      body: text.slice(0, Math.floor(text.length / 2)),
+      message: /not valid JSON.*truncated/,
+    },
+    { name: 'malformed', body: '[1, 2, 3]', message: /not a JSON object of source packages/ },
+    {
+      name: 'other release',
+      body: JSON.stringify({
+        foo: { 'CVE-2026-1': { releases: { trixie: { status: 'open', urgency: 'low' } } } },
+      }),
+      message: /no entries for release "bookworm"/,
+    },
+  ];
+  for (const c of cases) {
+    const feed = join(dir, `${c.name.replace(' ', '-')}.json`);
+    writeFileSync(feed, c.body);
+    const r = bulwark(h, [
+      'vulns',
+      '--target',
+      `chroot:${h.root}`,
+      '--feed',
+      feed,
+      '--json',
+      '--cache-dir',
+      dir,
+    ]);
+    assert.equal(r.status, 2, `${c.name}: ${r.stderr}`);
+    assert.equal(r.json.hosts?.[0]?.error?.code, 'BULWARK_FEED_INVALID', c.name);
+    assert.match(r.json.hosts?.[0]?.error?.message ?? '', c.message, c.name);
+    assert.match(r.stderr, /error BULWARK_FEED_INVALID/, c.name);
+  }
+});
+
+test('an unreachable tracker is a clear error naming the cached copy and its age, and vulns then uses that copy', async (t) => {
+  const h = await useTestHost(t);
+  const dir = tempDir(t);
+  mkdirSync(dir, { recursive: true });
+  const body = JSON.stringify(bookwormFeedFixture());
+  const { createHash } = await import('node:crypto');
+  const downloadedAt = new Date(Date.now() - 3 * 86_400_000).toISOString();
+  writeFileSync(join(dir, 'tracker.json'), body);
+  writeFileSync(
+    join(dir, 'tracker.meta.json'),
+    JSON.stringify({
+      url: 'http://127.0.0.1:9/json',
+      sha256: createHash('sha256').update(body).digest('hex'),
+      size: Buffer.byteLength(body),
+      downloadedAt,
+      checkedAt: downloadedAt,
+    }),
+  );
+  // Inside the host's own network namespace nothing listens on port 9: the connection is refused at once.
+  const update = bulwark(h, [
+    'vulns',
+    'update',
+    '--url',
+    'http://127.0.0.1:9/json',
+    '--cache-dir',
+    dir,
+    '--timeout',
+    '5',
+  ]);
+  assert.equal(update.status, 2, update.stderr);
+  assert.match(update.stderr, /error BULWARK_FEED_UNAVAILABLE: downloading the Debian tracker feed/);
+  assert.match(update.stderr, /the cached copy downloaded .* \(3 days old\) is kept/);
+
+  const r = bulwark(h, ['vulns', '--target', `chroot:${h.root}`, '--json', '--cache-dir', dir]);
+  assert.equal(r.status, 100, r.stderr);
+  assert.deepEqual(sources(r.json), ['bash', 'lvm2', 'openssl']);
+  assert.ok(r.json.warnings?.some((w) => /cached tracker feed downloaded .* \(3 days old\)/.test(w)));
+  // A second run reads the cached index of the release instead of the feed.
+  const again = bulwark(h, ['vulns', '--target', `chroot:${h.root}`, '--json', '--cache-dir', dir]);
+  assert.deepEqual(sources(again.json), ['bash', 'lvm2', 'openssl']);
+});
+
+test('vulns refuses unknown options and a relative --admindir as usage errors', () => {
+  const r = bulwark(undefined, ['vulns', '--frobnicate']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Usage: bulwark vulns/);
+  const a = bulwark(undefined, ['vulns', '--admindir', 'var/lib/dpkg', '--json']);
+  assert.equal(a.status, 1);
+  assert.equal(a.json.error?.code, 'BULWARK_USAGE');
+  const help = bulwark(undefined, ['help', 'vulns']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /bulwark vulns update/);
+});
