@@ -159,14 +159,14 @@ async function advisoryLoader(
   }
   if (values.osv !== undefined) notes.push(`data: OSV records ${values.osv}`);
   if (tracker === undefined && values.osv === undefined) return undefined;
-  const byRelease = new Map<string, Promise<AdvisoryIndex>>();
-  const load = async (facts: Facts): Promise<AdvisoryIndex> => {
+  const load = async (facts: Facts, sources: ReadonlySet<string>): Promise<AdvisoryIndex> => {
     const indexes: AdvisoryIndex[] = [];
     if (tracker !== undefined) {
       const t = await loadTrackerIndex(tracker.path, {
         release: facts.osCodename,
         includeUnimportant,
         cacheDir: join(cacheDir, 'index'),
+        sources,
         ...(tracker.sha256 === undefined ? {} : { sha256: tracker.sha256 }),
       });
       const skipped = describeSkips(`tracker feed (${facts.osCodename})`, t.skipped);
@@ -184,7 +184,8 @@ async function advisoryLoader(
     }
     return mergeIndexes(...indexes);
   };
-  return (facts) => {
+  // Each host loads only its own sources' advisories from the cached index, which is cheap; no sharing needed.
+  return (facts, sources) => {
     if (facts.osCodename === '') {
       return Promise.reject(
         new BulwarkError(
@@ -193,13 +194,7 @@ async function advisoryLoader(
         ),
       );
     }
-    const k = `${facts.osCodename}/${facts.osVersion}`;
-    let p = byRelease.get(k);
-    if (p === undefined) {
-      p = load(facts);
-      byRelease.set(k, p);
-    }
-    return p;
+    return load(facts, sources);
   };
 }
 

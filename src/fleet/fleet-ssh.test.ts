@@ -187,6 +187,9 @@ function show(run: CliRun): string {
   return `exit ${run.status}\n${run.stderr}\n${run.stdout.slice(0, 4000)}`;
 }
 
+// Round trips of each host's first converge of examples/hardening.ts, kept for the bound checked further down.
+let firstConvergeTrips: number[] = [];
+
 test('a fleet converges over SSH, a second converge changes nothing in one round trip per host, and the baseline audit passes in one', async (t) => {
   const knownHosts = join(work, `${files++}-known_hosts`);
   const inv = inventory(healthyHosts(), knownHosts);
@@ -205,7 +208,8 @@ test('a fleet converges over SSH, a second converge changes nothing in one round
     firstHosts.map((h) => [h.name, h.status]),
     healthyHosts().map(([name]) => [name, 'changed']),
   );
-  t.diagnostic(`first converge round trips: ${firstHosts.map((h) => h.report?.roundTrips).join(' ')}`);
+  firstConvergeTrips = firstHosts.map((h) => h.report?.roundTrips ?? NaN);
+  t.diagnostic(`first converge round trips: ${firstConvergeTrips.join(' ')}`);
   for (const h of firstHosts) {
     assert.ok((h.report?.roundTrips ?? 0) >= 2, `${h.name}: ${h.report?.roundTrips} round trips`);
     assert.ok((h.report?.summary.changed ?? 0) > 0);
@@ -257,6 +261,18 @@ test('a fleet converges over SSH, a second converge changes nothing in one round
   assert.deepEqual([summary.failed, summary.errors, summary.skipped], [0, 0, 0]);
   t.diagnostic(`audit: ${results.length} results over ${hosts.length} hosts`);
 });
+
+// Issue #4: a converge takes one round trip to observe, one to apply, plus one per verify step or immediate
+// notification that must see the result. examples/hardening.ts has 8 verified edits and one delayed reload, so 11.
+// Today every change is applied with its own exec(s), so the count grows with the resources changed (64 here).
+test(
+  'the first converge of the hardening cookbook stays within the constant round-trip bound over SSH',
+  { todo: 'applies are not batched yet: each changed resource costs its own round trips' },
+  () => {
+    assert.ok(firstConvergeTrips.length > 0, 'the fleet converge test did not run');
+    for (const trips of firstConvergeTrips) assert.ok(trips <= 1 + 1 + 8 + 1, `${trips} round trips`);
+  },
+);
 
 test('in one fleet run, each connection fault fails only its own host, with its own code, and every other host completes', async () => {
   const oldKey = Buffer.from(rekeyed.server.hostKey.split(' ')[1] ?? '', 'base64');

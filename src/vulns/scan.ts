@@ -416,7 +416,7 @@ export function meetsUrgency(f: Finding, min: Urgency | undefined): boolean {
 }
 
 /** Loads advisories once the host's facts are known (its release decides which entries count). */
-export type IndexLoader = (facts: Facts) => Promise<AdvisoryIndex>;
+export type IndexLoader = (facts: Facts, sources: ReadonlySet<string>) => Promise<AdvisoryIndex>;
 
 /** Options of `scanHost`. */
 export interface ScanOptions extends AssessOptions {
@@ -488,7 +488,10 @@ export async function scanHost(transport: Transport, options: ScanOptions = {}):
         `the advisories are for Debian ${options.release}, but the host runs ${facts.osCodename === '' ? 'an unknown release' : facts.osCodename}; load the feed for the host's release`,
       );
     }
-    const index = typeof options.index === 'function' ? await options.index(facts) : options.index;
+    const index =
+      typeof options.index === 'function'
+        ? await options.index(facts, new Set(observation.inventory.bySource.keys()))
+        : options.index;
     findings = assessHost(
       observation,
       index,

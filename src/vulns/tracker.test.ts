@@ -199,9 +199,12 @@ test('a changed feed replaces the cache, and a damaged or tampered cache is rebu
   const first = await loadTrackerIndex(feed, { release: 'bookworm', cacheDir: dir });
   const cacheFile = join(dir, `tracker-bookworm-${first.feedSha256}.idx.json`);
   // A hostile name smuggled into the cache must not come out of it.
-  const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as { packages: Record<string, unknown> };
-  cache.packages['evil; touch /pwned'] = [['CVE-2099-1', 0, '1.0-1', 5, -1, '']];
-  writeFileSync(cacheFile, JSON.stringify(cache));
+  // The cache is a header line and one "source<TAB>rows" line per source: smuggle in a hostile source line.
+  const cache = readFileSync(cacheFile, 'utf8');
+  writeFileSync(
+    cacheFile,
+    `${cache}evil; touch /pwned\t${JSON.stringify([['CVE-2099-1', 0, '1.0-1', 5, -1, '']])}\n`,
+  );
   const rebuilt = await loadTrackerIndex(feed, { release: 'bookworm', cacheDir: dir });
   assert.equal(rebuilt.fromCache, false);
   assert.equal(rebuilt.advisories.has('evil; touch /pwned'), false);

@@ -324,7 +324,7 @@ export function indexTrackerData(data: unknown, options: TrackerOptions): Tracke
 
 /** The cache file's kind marker and format version; bump the version when the layout changes. */
 const CACHE_KIND = 'bulwark.tracker-index';
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 const URGENCIES = Object.keys(URGENCY_RANK) as Urgency[];
 const REASONS: readonly PostponedReason[] = ['postponed', 'ignored', 'no-dsa', 'end-of-life'];
@@ -375,7 +375,12 @@ function toCache(data: ReleaseData, feedSha256: string): CacheFile {
  * directory, and an edited one must not smuggle in a name or version the feed reader would have refused.
  * Returns undefined when anything is off, so the caller rebuilds it from the feed.
  */
-function fromCache(raw: unknown, release: string, sha256: string): ReleaseData | undefined {
+function fromCache(
+  raw: unknown,
+  release: string,
+  sha256: string,
+  sources?: ReadonlySet<string>,
+): ReleaseData | undefined {
   if (!isObject(raw) || raw['kind'] !== CACHE_KIND || raw['version'] !== CACHE_VERSION) return undefined;
   if (raw['release'] !== release || raw['feedSha256'] !== sha256) return undefined;
   const packages = raw['packages'];
@@ -385,6 +390,8 @@ function fromCache(raw: unknown, release: string, sha256: string): ReleaseData |
   if (!isObject(skipped['counts']) || !Array.isArray(skipped['examples'])) return undefined;
   const advisories: Advisory[] = [];
   for (const source in packages) {
+    // Only the sources asked for are rebuilt (and validated): a host's few hundred, not the release's thousands.
+    if (sources !== undefined && !sources.has(source)) continue;
     const rows = packages[source];
     if (!isValidPackageName(source) || !Array.isArray(rows)) return undefined;
     for (const row of rows as unknown[]) {
@@ -417,9 +424,19 @@ export interface LoadTrackerOptions extends TrackerOptions {
    * @default computed from the file
    */
   readonly sha256?: string;
+  /**
+   * Only these source packages are needed (a host's installed sources): a cache hit then rebuilds just their
+   * advisories. @default every source of the release
+   */
+  readonly sources?: ReadonlySet<string>;
 }
 
-async function readCache(dir: string, release: string, sha256: string): Promise<ReleaseData | undefined> {
+async function readCache(
+  dir: string,
+  release: string,
+  sha256: string,
+  sources?: ReadonlySet<string>,
+): Promise<ReleaseData | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, cacheName(release, sha256)), 'utf8');
@@ -427,7 +444,19 @@ async function readCache(dir: string, release: string, sha256: string): Promise<
     return undefined;
   }
   try {
-    return fromCache(JSON.parse(text), release, sha256);
+    // One header line, then one line per source ("name<TAB>rows"): only the lines of the sources asked for are
+    // parsed, which keeps a host's scan from parsing the whole release.
+    const nl = text.indexOf('\n');
+    const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
+    const packages: Record<string, unknown> = {};
+    for (const line of text.slice(nl + 1).split('\n')) {
+      const tab = line.indexOf('\t');
+      if (tab < 0) continue;
+      const source = line.slice(0, tab);
+      if (sources !== undefined && !sources.has(source)) continue;
+      packages[source] = JSON.parse(line.slice(tab + 1));
+    }
+    return fromCache({ ...header, packages }, release, sha256, sources);
   } catch {
     return undefined;
   }
@@ -439,7 +468,9 @@ async function writeCache(dir: string, data: ReleaseData, sha256: string): Promi
   const name = cacheName(data.release, sha256);
   const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, JSON.stringify(toCache(data, sha256)), { mode: 0o644 });
+    const { packages, ...header } = toCache(data, sha256);
+    const lines = Object.entries(packages).map(([source, rows]) => `${source}\t${JSON.stringify(rows)}`);
+    await writeFile(tmp, `${JSON.stringify(header)}\n${lines.join('\n')}\n`, { mode: 0o644 });
     await rename(tmp, join(dir, name));
   } catch (e) {
     await rm(tmp, { force: true });
@@ -463,7 +494,7 @@ export async function loadTrackerIndex(feedPath: string, options: LoadTrackerOpt
   checkRelease(options.release);
   const { cacheDir, release } = options;
   if (cacheDir !== undefined && options.sha256 !== undefined && /^[0-9a-f]{64}$/.test(options.sha256)) {
-    const cached = await readCache(cacheDir, release, options.sha256);
+    const cached = await readCache(cacheDir, release, options.sha256, options.sources);
     if (cached !== undefined)
       return toIndex(cached, options, { feedSha256: options.sha256, fromCache: true });
   }
@@ -479,7 +510,7 @@ export async function loadTrackerIndex(feedPath: string, options: LoadTrackerOpt
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (cacheDir !== undefined && sha256 !== options.sha256) {
-    const cached = await readCache(cacheDir, release, sha256);
+    const cached = await readCache(cacheDir, release, sha256, options.sources);
     if (cached !== undefined) return toIndex(cached, options, { feedSha256: sha256, fromCache: true });
   }
   const data = extractRelease(scanTrackerRelease(bytes, release), release);
