@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { compileProfile } from '../audit/compile.js';
 import { isProfile } from '../audit/profile.js';
 import { audit, type AuditSources } from '../audit/run.js';
-import type { AuditSummary } from '../audit/types.js';
+import type { AuditReport, AuditSummary } from '../audit/types.js';
 import { parseWaivers, type Waivers } from '../audit/waivers.js';
 import { compileCookbook, type CompiledCookbook } from '../dsl/compile.js';
 import { isCookbook } from '../dsl/cookbook.js';
@@ -120,6 +120,30 @@ function sourceLoader(
   };
 }
 
+/**
+ * Writes an audit-shaped report through its reporters, names every host that could not be observed on stderr,
+ * and returns the exit code: 2 when a host could not be observed, else as `auditExitCode`. Shared by audit and vulns.
+ */
+export async function emitAuditReport(
+  report: AuditReport,
+  specs: ReturnType<typeof parseReporterSpecs>,
+  io: Io,
+  options: { readonly noColor: boolean; readonly verbose: boolean; readonly noDistinctExit: boolean },
+): Promise<number> {
+  const style = makeStyle(!options.noColor && colorWanted(io.stdout));
+  await writeReports(report, specs, {
+    stdout: io.stdout,
+    style,
+    verbose: options.verbose,
+    toolVersion: VERSION,
+  });
+  const unreachable = report.hosts.filter((h) => h.error !== undefined);
+  for (const h of unreachable)
+    io.stderr.write(`error ${h.error?.code ?? ''} on ${h.name}: ${h.error?.message ?? ''}\n`);
+  if (unreachable.length > 0) return EXIT.runtime;
+  return auditExitCode(report.summary, options.noDistinctExit);
+}
+
 /** Runs `audit` and returns the exit code. */
 export async function runAudit(args: readonly string[], io: Io): Promise<number> {
   let parsed;
@@ -186,18 +210,11 @@ export async function runAudit(args: readonly string[], io: Io): Promise<number>
       const transport = openTarget(values.target, { ssh: sshOptionsFrom(values) });
       report = await audit(sources, transport, { waivers }).finally(() => transport.close());
     }
-    const style = makeStyle(!values['no-color'] && colorWanted(io.stdout));
-    await writeReports(report, specs, {
-      stdout: io.stdout,
-      style,
+    return await emitAuditReport(report, specs, io, {
+      noColor: values['no-color'],
       verbose: values.verbose,
-      toolVersion: VERSION,
+      noDistinctExit: values['no-distinct-exit'],
     });
-    const unreachable = report.hosts.filter((h) => h.error !== undefined);
-    for (const h of unreachable)
-      io.stderr.write(`error ${h.error?.code ?? ''} on ${h.name}: ${h.error?.message ?? ''}\n`);
-    if (unreachable.length > 0) return EXIT.runtime;
-    return auditExitCode(report.summary, values['no-distinct-exit']);
   } catch (e) {
     return reportError(e, io, { json, noColor: values['no-color'] });
   }

@@ -10,8 +10,7 @@ import type { AuditReport } from '../audit/types.js';
 import { BulwarkError } from '../errors.js';
 import { limitHosts, loadInventory } from '../fleet/inventory.js';
 import { DEFAULT_CONCURRENCY, mapConcurrent } from '../fleet/run.js';
-import { parseReporterSpecs, writeReports } from '../report/reporters.js';
-import { colorWanted, makeStyle } from '../report/style.js';
+import { parseReporterSpecs } from '../report/reporters.js';
 import type { Facts } from '../resources/types.js';
 import { openTarget } from '../transports/index.js';
 import { FEED_FILE, readFeedMeta, TRACKER_FEED_URL, updateTrackerFeed } from '../vulns/feed-download.js';
@@ -19,7 +18,7 @@ import { loadOsvAdvisories } from '../vulns/osv.js';
 import { mergeIndexes, scanHost, type HostScan, type IndexLoader } from '../vulns/scan.js';
 import { loadTrackerIndex } from '../vulns/tracker.js';
 import type { AdvisoryIndex, AdvisoryStatus, SkipReport } from '../vulns/types.js';
-import { auditExitCode } from './audit.js';
+import { emitAuditReport } from './audit.js';
 import {
   EXIT,
   parseConcurrency,
@@ -28,7 +27,6 @@ import {
   reportError,
   requireRoot,
   sshOptionsFrom,
-  VERSION,
   type Io,
 } from './common.js';
 
@@ -288,18 +286,11 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
       scans = [await scanHost(transport, scanOptions).finally(() => transport.close())];
     }
     const report = buildVulnsReport(scans, { startedAt, durationMs: performance.now() - started }, notes);
-    const style = makeStyle(!values['no-color'] && colorWanted(io.stdout));
-    await writeReports(report, specs, {
-      stdout: io.stdout,
-      style,
+    return await emitAuditReport(report, specs, io, {
+      noColor: values['no-color'],
       verbose: values.verbose,
-      toolVersion: VERSION,
+      noDistinctExit: values['no-distinct-exit'],
     });
-    const unreachable = report.hosts.filter((h) => h.error !== undefined);
-    for (const h of unreachable)
-      io.stderr.write(`error ${h.error?.code ?? ''} on ${h.name}: ${h.error?.message ?? ''}\n`);
-    if (unreachable.length > 0) return EXIT.runtime;
-    return auditExitCode(report.summary, values['no-distinct-exit']);
   } catch (e) {
     return reportError(e, io, { json, noColor: values['no-color'] });
   }
