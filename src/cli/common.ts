@@ -120,6 +120,7 @@ export const REMOTE_OPTIONS = {
   'sudo-password-env': { type: 'string' },
   'known-hosts': { type: 'string' },
   'accept-new-host-keys': { type: 'boolean', default: false },
+  bastion: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 /** The help lines of REMOTE_OPTIONS. */
@@ -136,6 +137,10 @@ export const REMOTE_HELP = `Remote hosts and fleets:
       --accept-new-host-keys
                             accept and record the key of a host seen for the first time (a changed key is
                             always refused)
+      --bastion ssh://[USER@]HOST[:PORT]
+                            reach the hosts through this jump host (like ssh -J; its key is checked too).
+                            Without it, a ProxyJump of ~/.ssh/config applies; HostName, User, Port,
+                            IdentityFile and UserKnownHostsFile of ~/.ssh/config apply where not given
 `;
 
 /** SSH options from the command line. */
@@ -146,6 +151,7 @@ export function sshOptionsFrom(values: {
   readonly 'sudo-password-env'?: string | undefined;
   readonly 'known-hosts'?: string | undefined;
   readonly 'accept-new-host-keys': boolean;
+  readonly bastion?: string | undefined;
 }): SshOptions {
   return {
     ...(values.key.length > 0 ? { privateKeys: values.key } : {}),
@@ -154,6 +160,7 @@ export function sshOptionsFrom(values: {
     ...(values['sudo-password-env'] === undefined ? {} : { sudoPasswordEnv: values['sudo-password-env'] }),
     ...(values['known-hosts'] === undefined ? {} : { knownHostsFile: values['known-hosts'] }),
     ...(values['accept-new-host-keys'] ? { acceptNewHostKeys: true } : {}),
+    ...(values.bastion === undefined ? {} : { bastion: values.bastion }),
   };
 }
 

@@ -24,6 +24,8 @@ export interface HostConnection {
   readonly passwordEnv?: string;
   /** known_hosts file for this host, relative to the inventory file. @default ~/.ssh/known_hosts */
   readonly knownHosts?: string;
+  /** A jump host to reach this host through, `ssh://[user@]host[:port]`. @default none (or ProxyJump of ~/.ssh/config) */
+  readonly bastion?: string;
 }
 
 /** One host of an inventory. */
@@ -97,6 +99,7 @@ const HOST_KEYS = new Set([
   'sudoPasswordEnv',
   'passwordEnv',
   'knownHosts',
+  'bastion',
   'attributes',
   'inputs',
 ]);
@@ -108,6 +111,7 @@ const CONNECTION_KEYS = new Set([
   'sudoPasswordEnv',
   'passwordEnv',
   'knownHosts',
+  'bastion',
 ]);
 const GROUP_KEYS = new Set(['hosts', 'attributes', 'inputs', 'cookbooks', 'profiles']);
 const TOP_KEYS = new Set(['defaults', 'hosts', 'groups']);
@@ -173,6 +177,17 @@ export function resolveInventory(raw: unknown, file: string): Inventory {
     }
     if (c['knownHosts'] !== undefined && typeof c['knownHosts'] !== 'string')
       bad(at, 'knownHosts', 'a file path');
+    const bastion = c['bastion'];
+    if (bastion !== undefined) {
+      if (typeof bastion !== 'string') bad(at, 'bastion', 'an ssh://[user@]host[:port] target');
+      else {
+        try {
+          parseSshTarget(bastion);
+        } catch (e) {
+          bad(at, 'bastion', e instanceof Error ? e.message : String(e));
+        }
+      }
+    }
   };
   const defaults = raw['defaults'] ?? {};
   if (!isObject(defaults)) bad('defaults', undefined, 'must be a mapping');
@@ -285,6 +300,7 @@ export function resolveInventory(raw: unknown, file: string): Inventory {
       ...(typeof c['sudoPasswordEnv'] === 'string' ? { sudoPasswordEnv: c['sudoPasswordEnv'] } : {}),
       ...(typeof c['passwordEnv'] === 'string' ? { passwordEnv: c['passwordEnv'] } : {}),
       ...(typeof c['knownHosts'] === 'string' ? { knownHostsFile: path(c['knownHosts']) } : {}),
+      ...(typeof c['bastion'] === 'string' ? { bastion: c['bastion'] } : {}),
     };
     hosts.push({
       name,

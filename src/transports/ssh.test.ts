@@ -10,7 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sshOptionsFrom } from '../cli/common.js';
 import { BulwarkError, type ErrorCode } from '../errors.js';
+import { resolveInventory } from '../fleet/inventory.js';
 import { createTestHost, type TestHost } from '../testing/host.js';
 import {
   UNUSED_ADDRESS,
@@ -367,6 +369,190 @@ test('a timeout kills the remote command group for a sudo user too', async (t) =
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.fail('the background sleep survived the timeout');
+});
+
+// Bastions and ssh config ------------------------------------------------------------------------------------------
+
+/** A transport to `spec` with the test key, closed after the test. */
+function openWith(
+  t: { after(fn: () => Promise<void>): void },
+  spec: string,
+  options: SshOptions,
+): SshTransport {
+  const transport = new SshTransport(spec, {
+    privateKeys: [keyFile],
+    agent: false,
+    sshConfigFile: false,
+    connectTimeoutMs: 30_000,
+    ...options,
+  });
+  t.after(() => transport.close());
+  return transport;
+}
+
+/** The peer addresses of the SSH sessions established to a host's sshd. */
+async function sshPeers(h: SshHost): Promise<string[]> {
+  const r = await h.host.sh(`ss -Htn state established '( sport = :22 )'`);
+  return r.stdout
+    .toString()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => (l.trim().split(/\s+/)[3] ?? '').replace(/:\d+$/, ''));
+}
+
+test('a target is reached through a bastion: commands and files work, and host B sees the bastion as its peer', async (t) => {
+  const [a, b] = await Promise.all([useSshHost(t), useSshHost(t)]);
+  const both = join(work, `known_hosts.${files++}`);
+  writeFileSync(both, `${a.server.address} ${a.server.hostKey}\n${b.server.address} ${b.server.hostKey}\n`);
+  const transport = openWith(t, `ssh://root@${b.server.address}`, {
+    bastion: `ssh://root@${a.server.address}`,
+    knownHostsFile: both,
+  });
+  const r = await transport.exec(['hostname']);
+  assert.equal(r.stdout.toString().trim(), b.host.netns);
+  await transport.writeFile('/etc/through-bastion', 'via A\n', { mode: 0o600 });
+  assert.equal(readFileSync(join(b.host.root, 'etc/through-bastion'), 'utf8'), 'via A\n');
+  assert.deepEqual(await transport.readFile('/etc/through-bastion'), Buffer.from('via A\n'));
+  assert.equal((await transport.stat('/etc/through-bastion'))?.mode, 0o600);
+  // B's only session comes from A; A's only session comes from the client.
+  assert.deepEqual(await sshPeers(b), [a.server.address]);
+  assert.deepEqual(await sshPeers(a), ['198.51.100.1']);
+  await transport.close();
+  for (let i = 0; i < 100 && ((await sshPeers(a)).length > 0 || (await sshPeers(b)).length > 0); i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(await sshPeers(a), [], 'close() left the bastion connection open');
+  assert.deepEqual(await sshPeers(b), [], 'close() left the target connection open');
+});
+
+test('the bastion host key is checked like a target key, and errors name the hop that failed', async (t) => {
+  const [a, b] = await Promise.all([useSshHost(t), useSshHost(t)]);
+  const bastion = `ssh://root@${a.server.address}`;
+  // Only B known: the bastion is refused as unknown, and B is never tried.
+  await assert.rejects(
+    openWith(t, `ssh://root@${b.server.address}`, { bastion, knownHostsFile: b.knownHosts }).connect(),
+    transportError(
+      'BULWARK_HOST_KEY_UNKNOWN',
+      new RegExp(
+        `^bastion root@${escape(a.server.address)} port 22: the host key of ${escape(a.server.address)} is unknown`,
+      ),
+    ),
+  );
+  assert.deepEqual(await sshPeers(b), []);
+  // A known with a changed key: refused even with acceptNewHostKeys.
+  const changed = join(work, `known_hosts.${files++}`);
+  writeFileSync(
+    changed,
+    `${a.server.address} ${b.server.hostKey}\n${b.server.address} ${b.server.hostKey}\n`,
+  );
+  await assert.rejects(
+    openWith(t, `ssh://root@${b.server.address}`, {
+      bastion,
+      knownHostsFile: changed,
+      acceptNewHostKeys: true,
+    }).connect(),
+    transportError('BULWARK_HOST_KEY_CHANGED', /^bastion root@.* port 22: host key mismatch/),
+  );
+  // Only A known: the bastion works, the target behind it is refused, naming the target.
+  await assert.rejects(
+    openWith(t, `ssh://root@${b.server.address}`, { bastion, knownHostsFile: a.knownHosts }).connect(),
+    transportError(
+      'BULWARK_HOST_KEY_UNKNOWN',
+      new RegExp(`^the host key of ${escape(b.server.address)} is unknown`),
+    ),
+  );
+  // Wrong credentials at the bastion.
+  await assert.rejects(
+    openWith(t, `ssh://root@${b.server.address}`, {
+      bastion: `ssh://nobody@${a.server.address}`,
+      knownHostsFile: a.knownHosts,
+    }).connect(),
+    transportError('BULWARK_AUTH_FAILED', /^bastion nobody@.*: authentication failed/),
+  );
+  // Nothing listens where the bastion is asked to go.
+  await assert.rejects(
+    openWith(t, `ssh://root@${b.server.address}:2222`, { bastion, knownHostsFile: a.knownHosts }).connect(),
+    transportError(
+      'BULWARK_HOST_UNREACHABLE',
+      new RegExp(
+        `the bastion root@${escape(a.server.address)} port 22 could not connect to ${escape(b.server.address)} port 2222`,
+      ),
+    ),
+  );
+  assert.throws(
+    () => new SshTransport(`ssh://root@${b.server.address}`, { bastion: 'ssh://bad host' }),
+    (e: unknown) => e instanceof BulwarkError && e.code === 'BULWARK_TARGET_INVALID',
+  );
+});
+
+test('an ssh config alias gives host name, user, port, key and known_hosts file, and ProxyJump a bastion', async (t) => {
+  const [a, b] = await Promise.all([useSshHost(t), useSshHost(t, { users: true })]);
+  const both = join(work, `known_hosts.${files++}`);
+  writeFileSync(both, `${a.server.address} ${a.server.hostKey}\n${b.server.address} ${b.server.hostKey}\n`);
+  const config = join(work, `ssh_config.${files++}`);
+  writeFileSync(
+    config,
+    `Host web\n  HostName ${b.server.address}\n  User alice\n  Port 22\n  IdentityFile ${keyFile}\n` +
+      `  UserKnownHostsFile ${b.knownHosts}\n\n` +
+      `Host web-via-a\n  HostName ${b.server.address}\n  ProxyJump root@jump\n  UserKnownHostsFile ${both}\n` +
+      `  IdentityFile ${keyFile}\n\n` +
+      `Host jump\n  HostName ${a.server.address}\n  UserKnownHostsFile ${a.knownHosts}\n  IdentityFile ${keyFile}\n\n` +
+      `Host *\n  User bob\n`,
+  );
+  const open = (spec: string, options: SshOptions = {}): SshTransport => {
+    const transport = new SshTransport(spec, { agent: false, sshConfigFile: config, ...options });
+    t.after(() => transport.close());
+    return transport;
+  };
+  assert.equal((await open('ssh://web').exec(['id', '-un'])).stdout.toString(), 'alice\n');
+  // The target spec wins over the config, explicit options over both.
+  assert.equal((await open('ssh://root@web').exec(['id', '-un'])).stdout.toString(), 'root\n');
+  await assert.rejects(
+    open('ssh://web', { privateKeys: [otherKeyFile] }).connect(),
+    transportError('BULWARK_AUTH_FAILED', /refused user alice/),
+  );
+  await assert.rejects(
+    open('ssh://web', { knownHostsFile: a.knownHosts }).connect(),
+    transportError('BULWARK_HOST_KEY_UNKNOWN', /is unknown/),
+  );
+  // ProxyJump names another alias of the same config; the explicit user root wins over Host *'s bob.
+  const via = open('ssh://root@web-via-a');
+  assert.equal((await via.exec(['hostname'])).stdout.toString().trim(), b.host.netns);
+  assert.ok((await sshPeers(b)).includes(a.server.address), 'the session did not come through A');
+  // sshConfigFile: false ignores the config: "web" does not resolve.
+  await assert.rejects(
+    open('ssh://web', { sshConfigFile: false, privateKeys: [keyFile], connectTimeoutMs: 2_000 }).connect(),
+    transportError('BULWARK_HOST_UNREACHABLE', /web port 22/),
+  );
+});
+
+test('an inventory bastion is validated as an SSH target and handed to the SSH options; --bastion likewise', () => {
+  const inventory = resolveInventory(
+    {
+      defaults: { bastion: 'ssh://jump@198.51.100.2:2200' },
+      hosts: {
+        web1: { address: '198.51.100.10' },
+        db1: { address: '198.51.100.11', bastion: 'ssh://other' },
+      },
+    },
+    '/srv/fleet.yaml',
+  );
+  assert.deepEqual(
+    inventory.hosts.map((h) => h.ssh.bastion),
+    ['ssh://jump@198.51.100.2:2200', 'ssh://other'],
+  );
+  assert.throws(
+    () => resolveInventory({ hosts: { web1: { address: 'web1', bastion: 'jump;id' } } }, '/srv/fleet.yaml'),
+    (e: unknown) =>
+      e instanceof BulwarkError && e.code === 'BULWARK_INVENTORY_INVALID' && /bastion/.test(e.message),
+  );
+  assert.throws(
+    () => resolveInventory({ hosts: { web1: { address: 'web1', bastion: 22 } } }, '/srv/fleet.yaml'),
+    (e: unknown) => e instanceof BulwarkError && e.code === 'BULWARK_INVENTORY_INVALID',
+  );
+  assert.deepEqual(
+    sshOptionsFrom({ key: [], sudo: false, 'accept-new-host-keys': false, bastion: 'ssh://jump' }),
+    { bastion: 'ssh://jump' },
+  );
 });
 
 // Targets and command lines ---------------------------------------------------------------------------------------

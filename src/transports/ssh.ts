@@ -3,11 +3,14 @@
  * command. File operations are ShellTransport's fixed scripts; this file only says how argv runs: as one command line
  * made by `quoteArgv`, started with Bulwark's clean environment (`env -i`), optionally through `sudo`. The ssh2
  * library is imported only when a connection is first opened, so runs that use no SSH target never load it.
- * Host keys are checked against OpenSSH's known_hosts (see known-hosts.ts).
+ * Host keys are checked against OpenSSH's known_hosts (see known-hosts.ts). A target can be reached through one jump
+ * host (`bastion`, or ProxyJump), and the target's name is looked up in ~/.ssh/config (see ssh-config.ts):
+ * explicit options > target spec > ssh config > defaults.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { BulwarkError, type ErrorCode } from '../errors.js';
 import {
@@ -21,6 +24,7 @@ import {
   type HostKeyVerdict,
 } from './known-hosts.js';
 import { CLEAN_ENV } from './process.js';
+import { parseSshConfig, resolveSshConfig, type SshConfig } from './ssh-config.js';
 import { quote, quoteArgv } from './quote.js';
 import { ShellTransport } from './shell-transport.js';
 import type { ExecOptions, ExecResult } from './transport.js';
@@ -49,6 +53,13 @@ export interface SshOptions {
   readonly keepaliveIntervalMs?: number;
   /** Drop the connection after this many unanswered keepalives. @default 3 */
   readonly keepaliveCountMax?: number;
+  /**
+   * A jump host, `ssh://[user@]host[:port]`: connect to it first (same authentication and host key checking), then
+   * reach the target through it, as `ssh -J` does. @default the ProxyJump of the ssh config, else none
+   */
+  readonly bastion?: string;
+  /** The OpenSSH client config consulted for the target (and bastion) host name, or false for none. @default ~/.ssh/config */
+  readonly sshConfigFile?: string | false;
 }
 
 /** An `ssh://` target spec taken apart. */
@@ -80,6 +91,14 @@ const PGID_MARKER = 'bulwark-pgid:';
 
 /** Parses `ssh://[user@]host[:port]` (an IPv6 address in brackets); throws BULWARK_TARGET_INVALID when malformed. */
 export function parseSshTarget(spec: string): SshTargetSpec {
+  const { user, host, port } = parseSpec(spec);
+  return { user, host, port };
+}
+
+/** parseSshTarget, also telling whether the user and the port were written (the rest are defaults). */
+function parseSpec(
+  spec: string,
+): SshTargetSpec & { readonly userGiven: boolean; readonly portGiven: boolean } {
   const invalid = (why: string): BulwarkError =>
     new BulwarkError(
       'BULWARK_TARGET_INVALID',
@@ -120,7 +139,7 @@ export function parseSshTarget(spec: string): SshTargetSpec {
     port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : 0;
     if (port < 1 || port > 65535) throw invalid(`${JSON.stringify(portText)} is not a port (1-65535)`);
   }
-  return { user, host, port };
+  return { user, host, port, userGiven: at >= 0, portGiven: portText !== undefined };
 }
 
 /** How commands become root on the remote side. */
@@ -165,8 +184,24 @@ export function remoteCommand(
 
 interface Connection {
   readonly client: Client;
+  /** The connection to the bastion the target is reached through, if any. */
+  readonly jump: Client | undefined;
   /** Set once the connection is gone: why. */
   lost: string | undefined;
+}
+
+/** One SSH hop, resolved: where to connect, as whom, with which keys and known_hosts file. */
+interface Hop {
+  readonly user: string;
+  /** The real host name or address (an ssh config HostName applied). */
+  readonly host: string;
+  readonly port: number;
+  /** What errors about this hop start with: empty for the target, `bastion user@host port N: ` for a jump host. */
+  readonly label: string;
+  readonly knownHostsFile: string;
+  readonly keys: readonly string[];
+  /** Whether the keys were given explicitly, so an unreadable one is an error rather than skipped. */
+  readonly keysExplicit: boolean;
 }
 
 function envValue(name: string, what: string): string {
@@ -194,6 +229,7 @@ export class SshTransport extends ShellTransport {
     this.spec = parseSshTarget(target);
     this.target = target;
     this.#options = options;
+    if (options.bastion !== undefined) parseSshTarget(options.bastion);
     if (options.sudoPasswordEnv !== undefined && options.sudo !== true) {
       throw new BulwarkError('BULWARK_USAGE', 'sudoPasswordEnv is only used together with sudo: true');
     }
@@ -226,16 +262,218 @@ export class SshTransport extends ShellTransport {
     return this.#connection;
   }
 
-  async #open(): Promise<Connection> {
-    const { user, host, port } = this.spec;
+  /** Where to connect and how, for the target and its bastion: explicit options > target spec > ssh config > defaults. */
+  #plan(): { target: Hop; bastion: Hop | undefined } {
     const options = this.#options;
-    const knownHostsFile = options.knownHostsFile ?? join(homedir(), '.ssh', 'known_hosts');
-    const name = knownHostName(host, port);
-    const { methods, tried } = this.#authMethods();
-    const entries = await readKnownHosts(knownHostsFile);
+    const home = homedir();
+    let localUser: string | undefined;
+    try {
+      localUser = userInfo().username;
+    } catch {
+      localUser = undefined;
+    }
+    let config: SshConfig | undefined;
+    let configFile = '';
+    if (options.sshConfigFile !== false) {
+      configFile = options.sshConfigFile ?? join(home, '.ssh', 'config');
+      let text: string | undefined;
+      try {
+        text = readFileSync(configFile, 'utf8');
+      } catch (e) {
+        if (options.sshConfigFile !== undefined || (e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new BulwarkError(
+            'BULWARK_USAGE',
+            `the ssh config ${configFile} cannot be read: ${(e as Error).message}`,
+          );
+        }
+      }
+      if (text !== undefined) {
+        try {
+          config = parseSshConfig(text);
+        } catch (e) {
+          throw new BulwarkError('BULWARK_USAGE', `${configFile}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+    }
+    const resolveHop = (spec: string, bastion: boolean): { hop: Hop; proxyJump: string | undefined } => {
+      const p = parseSpec(spec);
+      let c: ReturnType<typeof resolveSshConfig> = {};
+      if (config !== undefined) {
+        try {
+          c = resolveSshConfig(config, p.host, {
+            ...(p.userGiven ? { user: p.user } : {}),
+            ...(p.portGiven ? { port: p.port } : {}),
+            home,
+            ...(localUser === undefined ? {} : { localUser }),
+          });
+        } catch (e) {
+          throw new BulwarkError('BULWARK_USAGE', `${configFile}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+      const user = p.userGiven ? p.user : (c.user ?? 'root');
+      const port = p.portGiven ? p.port : (c.port ?? 22);
+      const host = c.hostName ?? p.host;
+      if (c.hostName !== undefined || c.user !== undefined) {
+        // What the config says must be as valid as a target written by hand.
+        try {
+          parseSshTarget(`ssh://${user}@${host.includes(':') ? `[${host}]` : host}:${port}`);
+        } catch (e) {
+          throw new BulwarkError(
+            'BULWARK_TARGET_INVALID',
+            `${configFile} for ${p.host}: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
+      }
+      const explicitKeys = options.privateKeys !== undefined;
+      const keys =
+        options.privateKeys ??
+        c.identityFiles ??
+        ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(home, '.ssh', k)).filter((f) => existsSync(f));
+      return {
+        hop: {
+          user,
+          host,
+          port,
+          label: bastion ? `bastion ${user}@${host} port ${port}: ` : '',
+          knownHostsFile: options.knownHostsFile ?? c.userKnownHostsFile ?? join(home, '.ssh', 'known_hosts'),
+          keys,
+          keysExplicit: explicitKeys,
+        },
+        proxyJump: c.proxyJump,
+      };
+    };
+    const { hop: target, proxyJump } = resolveHop(this.target, false);
+    let bastionSpec = options.bastion;
+    if (bastionSpec === undefined && proxyJump !== undefined && proxyJump.toLowerCase() !== 'none') {
+      if (proxyJump.includes(',') || /\s/.test(proxyJump)) {
+        throw new BulwarkError(
+          'BULWARK_USAGE',
+          `${configFile}: ProxyJump ${proxyJump} for ${this.spec.host} chains several jump hosts; Bulwark supports one`,
+        );
+      }
+      bastionSpec = proxyJump.startsWith('ssh://') ? proxyJump : `ssh://${proxyJump}`;
+    }
+    // The bastion's own ProxyJump is not followed.
+    return { target, bastion: bastionSpec === undefined ? undefined : resolveHop(bastionSpec, true).hop };
+  }
+
+  async #open(): Promise<Connection> {
+    const plan = this.#plan();
+    const options = this.#options;
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const ssh2 = (await import('ssh2')).default;
+    // Filled in once both hops are up; a hop lost before then fails the opening.
+    const made: { conn?: Connection; lostEarly?: string } = {};
+    const onLost = (why: string): void => {
+      made.lostEarly ??= why;
+      const conn = made.conn;
+      if (conn === undefined) return;
+      conn.lost ??= why;
+      const current = this.#connection;
+      if (current !== undefined) {
+        void current.then(
+          (c) => {
+            if (c === conn) this.#connection = undefined;
+          },
+          () => undefined,
+        );
+      }
+    };
+    let jump: Client | undefined;
+    let sock: Duplex | undefined;
+    if (plan.bastion !== undefined) {
+      const b = plan.bastion;
+      jump = await this.#handshake(ssh2, b, undefined, onLost);
+      const t = plan.target;
+      const via = jump;
+      try {
+        sock = await new Promise<Duplex>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            reject(
+              new BulwarkError(
+                'BULWARK_HOST_UNREACHABLE',
+                `host unreachable: the bastion ${b.user}@${b.host} port ${b.port} did not reach ${t.host} port ${t.port} within ${timeoutMs} ms`,
+              ),
+            );
+          }, timeoutMs);
+          via.forwardOut('127.0.0.1', 0, t.host, t.port, (err: Error | undefined, stream: ClientChannel) => {
+            clearTimeout(timer);
+            if (err !== undefined) {
+              reject(
+                new BulwarkError(
+                  'BULWARK_HOST_UNREACHABLE',
+                  `host unreachable: the bastion ${b.user}@${b.host} port ${b.port} could not connect to ` +
+                    `${t.host} port ${t.port}: ${err.message}`,
+                  { cause: err },
+                ),
+              );
+              return;
+            }
+            resolve(stream);
+          });
+        });
+      } catch (e) {
+        via.end();
+        throw e;
+      }
+    }
+    let client: Client;
+    try {
+      client = await this.#handshake(ssh2, plan.target, sock, onLost);
+    } catch (e) {
+      jump?.end();
+      throw e;
+    }
+    const conn: Connection = { client, jump, lost: undefined };
+    made.conn = conn;
+    if (made.lostEarly !== undefined) {
+      client.end();
+      jump?.end();
+      throw new BulwarkError(
+        'BULWARK_TRANSPORT',
+        `the SSH connection to ${this.target} was lost while it was set up: ${made.lostEarly}`,
+      );
+    }
+    if (this.#elevation !== 'none') {
+      let r: ExecResult;
+      try {
+        r = await this.#execOn(conn, ['true'], { timeoutMs });
+      } catch (e) {
+        client.end();
+        jump?.end();
+        throw e;
+      }
+      if (r.exitCode !== 0) {
+        client.end();
+        jump?.end();
+        const err = r.stderr.toString('utf8').trim();
+        const { user, host } = plan.target;
+        throw new BulwarkError(
+          'BULWARK_SUDO_FAILED',
+          `sudo as ${user} on ${host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}${err === '' ? '' : `: ${err.slice(0, 500)}`}). ` +
+            (this.#elevation === 'sudo'
+              ? 'Allow the user passwordless sudo (NOPASSWD) or give sudoPasswordEnv.'
+              : 'Check the sudo password and that the user may run commands as root.'),
+        );
+      }
+    }
+    return conn;
+  }
+
+  /** Connects to one hop (over `sock` when given), verifies its host key and authenticates. */
+  async #handshake(
+    ssh2: typeof import('ssh2'),
+    hop: Hop,
+    sock: Duplex | undefined,
+    onLost: (why: string) => void,
+  ): Promise<Client> {
+    const { user, host, port, knownHostsFile } = hop;
+    const options = this.#options;
+    const name = knownHostName(host, port);
+    const { methods, tried } = this.#authMethods(hop);
+    const entries = await readKnownHosts(knownHostsFile);
     const client = new ssh2.Client();
-    const conn: Connection = { client, lost: undefined };
     let verdict: HostKeyVerdict | undefined;
     let presented: Buffer | undefined;
     let recordError: unknown;
@@ -249,6 +487,7 @@ export class SshTransport extends ShellTransport {
     const config: ConnectConfig = {
       host,
       port,
+      ...(sock === undefined ? {} : { sock }),
       username: user,
       readyTimeout: timeoutMs,
       keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
@@ -289,11 +528,11 @@ export class SshTransport extends ShellTransport {
       });
       client.on('error', (e: Error & { level?: string; code?: string }) => {
         if (ready) {
-          conn.lost ??= e.message;
+          onLost(`${hop.label}${e.message}`);
           return;
         }
         reject(
-          this.#connectError(e, {
+          this.#connectError(e, hop, {
             verdict,
             presented,
             recordError,
@@ -305,51 +544,23 @@ export class SshTransport extends ShellTransport {
         );
       });
       client.on('close', () => {
-        conn.lost ??= 'the server closed the connection';
-        if (this.#connection !== undefined) {
-          void this.#connection.then(
-            (c) => {
-              if (c === conn) this.#connection = undefined;
-            },
-            () => undefined,
-          );
-        }
+        onLost(`${hop.label}the server closed the connection`);
         if (!ready) {
           reject(
             new BulwarkError(
               'BULWARK_TRANSPORT',
-              `the SSH connection to ${where} closed during the handshake`,
+              `${hop.label}the SSH connection to ${where} closed during the handshake`,
             ),
           );
         }
       });
       client.connect(config);
     });
-    if (this.#elevation !== 'none') {
-      let r: ExecResult;
-      try {
-        r = await this.#execOn(conn, ['true'], { timeoutMs });
-      } catch (e) {
-        client.end();
-        throw e;
-      }
-      if (r.exitCode !== 0) {
-        client.end();
-        const err = r.stderr.toString('utf8').trim();
-        throw new BulwarkError(
-          'BULWARK_SUDO_FAILED',
-          `sudo as ${user} on ${host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}${err === '' ? '' : `: ${err.slice(0, 500)}`}). ` +
-            (this.#elevation === 'sudo'
-              ? 'Allow the user passwordless sudo (NOPASSWD) or give sudoPasswordEnv.'
-              : 'Check the sudo password and that the user may run commands as root.'),
-        );
-      }
-    }
-    return conn;
+    return client;
   }
 
-  #authMethods(): { methods: AnyAuthMethod[]; tried: string[] } {
-    const { user } = this.spec;
+  #authMethods(hop: Hop): { methods: AnyAuthMethod[]; tried: string[] } {
+    const { user } = hop;
     const options = this.#options;
     const methods: AnyAuthMethod[] = [];
     const tried: string[] = [];
@@ -358,12 +569,8 @@ export class SshTransport extends ShellTransport {
       methods.push({ type: 'agent', username: user, agent });
       tried.push('ssh-agent');
     }
-    const explicit = options.privateKeys !== undefined;
-    const keys =
-      options.privateKeys ??
-      ['id_ed25519', 'id_ecdsa', 'id_rsa']
-        .map((k) => join(homedir(), '.ssh', k))
-        .filter((f) => existsSync(f));
+    const explicit = hop.keysExplicit;
+    const keys = hop.keys;
     const passphrase =
       options.passphraseEnv === undefined ? undefined : envValue(options.passphraseEnv, 'key passphrase');
     for (const file of keys) {
@@ -398,6 +605,7 @@ export class SshTransport extends ShellTransport {
 
   #connectError(
     e: Error & { level?: string; code?: string },
+    hop: Hop,
     ctx: {
       verdict: HostKeyVerdict | undefined;
       presented: Buffer | undefined;
@@ -408,10 +616,10 @@ export class SshTransport extends ShellTransport {
       tcpConnected: boolean;
     },
   ): BulwarkError {
-    const { user, host, port } = this.spec;
+    const { user, host, port } = hop;
     const name = knownHostName(host, port);
     const fail = (message: string, code: ErrorCode = 'BULWARK_TRANSPORT'): BulwarkError =>
-      new BulwarkError(code, message, { cause: e });
+      new BulwarkError(code, `${hop.label}${message}`, { cause: e });
     const key = ctx.presented;
     const presented = key === undefined ? '' : `${blobKeyType(key)} ${fingerprint(key)}`;
     const v = ctx.verdict;
@@ -627,5 +835,6 @@ export class SshTransport extends ShellTransport {
     this.#connection = undefined;
     const conn = await pending?.catch(() => undefined);
     conn?.client.end();
+    conn?.jump?.end();
   }
 }
