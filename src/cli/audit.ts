@@ -14,8 +14,6 @@ import { BulwarkError } from '../errors.js';
 import { parseReporterSpecs, writeReports } from '../report/reporters.js';
 import { colorWanted, makeStyle } from '../report/style.js';
 import { openTarget } from '../transports/index.js';
-import { deepMerge, limitHosts, loadInventory } from '../fleet/inventory.js';
-import { auditFleet } from '../fleet/run.js';
 import {
   EXIT,
   fleetProgress,
@@ -182,6 +180,9 @@ export async function runAudit(args: readonly string[], io: Io): Promise<number>
     const load = sourceLoader(!values['no-typecheck']);
     let report;
     if (values.inventory !== undefined) {
+      // Fleet code (inventories, SSH) is loaded only for --inventory.
+      const { deepMerge, limitHosts, loadInventory } = await import('../fleet/inventory.js');
+      const { auditFleet } = await import('../fleet/run.js');
       const inventory = await loadInventory(values.inventory);
       const hosts = limitHosts(inventory, values.limit);
       const concurrency = parseConcurrency(values.concurrency);

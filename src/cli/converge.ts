@@ -17,9 +17,7 @@ import { openTarget } from '../transports/index.js';
 import { BulwarkError } from '../errors.js';
 import { auditExitCode } from './audit.js';
 import { defineCookbook, type AnyCookbook } from '../dsl/cookbook.js';
-import { deepMerge, limitHosts, loadInventory, type InventoryHost } from '../fleet/inventory.js';
-import { convergeFleet } from '../fleet/run.js';
-import { formatFleetReport } from '../report/fleet-text.js';
+import type { InventoryHost } from '../fleet/inventory.js';
 import {
   EXIT,
   fleetProgress,
@@ -116,6 +114,7 @@ export async function runListCookbook(
     cookbooks.length === 1
       ? (cookbooks[0] as AnyCookbook)
       : defineCookbook({ name: 'run-list', include: cookbooks, recipe: () => undefined });
+  const { deepMerge } = await import('../fleet/inventory.js');
   return compileCookbook(top, { attributes: deepMerge(host.attributes, cliAttributes) });
 }
 
@@ -141,6 +140,10 @@ export async function runConverge(args: readonly string[], dryRunCommand: boolea
       return EXIT.usage;
     }
     try {
+      // Fleet code (inventories, SSH) is loaded only for --inventory.
+      const { limitHosts, loadInventory } = await import('../fleet/inventory.js');
+      const { convergeFleet } = await import('../fleet/run.js');
+      const { formatFleetReport } = await import('../report/fleet-text.js');
       const inventory = await loadInventory(values.inventory);
       const hosts = limitHosts(inventory, values.limit);
       const attributes = await parseOverrides(values.attr, values.attributes);

@@ -2,10 +2,7 @@
  * The command line: parses arguments, calls one library function, prints through a reporter and maps the outcome
  * to an exit code. No business logic lives here. Imports the engine, audit, dsl, transports and report layers.
  */
-import { AUDIT_HELP, runAudit } from './audit.js';
 import { EXIT, VERSION, type Io } from './common.js';
-import { CONVERGE_HELP, runConverge } from './converge.js';
-import { runVulns, VULNS_HELP } from './vulns.js';
 
 export { EXIT, type Io } from './common.js';
 
@@ -23,11 +20,12 @@ Run 'bulwark COMMAND --help' for a command's options. Exit codes: 0 success, 1 u
 2 runtime error, 3 converge finished with failed resources, 100 audit found failures, 101 audit skipped controls.
 `;
 
-const HELP: Readonly<Record<string, string>> = {
-  audit: AUDIT_HELP,
-  converge: CONVERGE_HELP,
-  plan: CONVERGE_HELP,
-  vulns: VULNS_HELP,
+// Each command's code is loaded only when that command runs (or its help is asked for).
+const HELP: Readonly<Record<string, () => Promise<string>>> = {
+  audit: async () => (await import('./audit.js')).AUDIT_HELP,
+  converge: async () => (await import('./converge.js')).CONVERGE_HELP,
+  plan: async () => (await import('./converge.js')).CONVERGE_HELP,
+  vulns: async () => (await import('./vulns.js')).VULNS_HELP,
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -35,19 +33,19 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
   const [command, ...rest] = argv;
   switch (command) {
     case 'audit':
-      return runAudit(rest, io);
+      return (await import('./audit.js')).runAudit(rest, io);
     case 'converge':
-      return runConverge(rest, false, io);
+      return (await import('./converge.js')).runConverge(rest, false, io);
     case 'plan':
-      return runConverge(rest, true, io);
+      return (await import('./converge.js')).runConverge(rest, true, io);
     case 'vulns':
-      return runVulns(rest, io);
+      return (await import('./vulns.js')).runVulns(rest, io);
     case 'help':
     case '--help':
     case '-h':
     case undefined: {
       const topic = rest[0] === undefined ? undefined : HELP[rest[0]];
-      (command === undefined ? io.stderr : io.stdout).write(topic ?? MAIN_HELP);
+      (command === undefined ? io.stderr : io.stdout).write(topic === undefined ? MAIN_HELP : await topic());
       return command === undefined ? EXIT.usage : EXIT.ok;
     }
     case '--version':

@@ -61,10 +61,7 @@ export interface InventorySpec {
   readonly groups?: Readonly<Record<string, GroupSpec>>;
 }
 
-/** Returns the inventory unchanged; typed, so a TypeScript inventory is checked in the editor. */
-export function defineInventory(spec: InventorySpec): InventorySpec {
-  return spec;
-}
+export { defineInventory } from './define.js';
 
 /** One host, resolved: where it is, how to reach it, what runs there and with which overrides. */
 export interface InventoryHost {

@@ -7,11 +7,6 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AuditReport } from '../audit/types.js';
 import { BulwarkError } from '../errors.js';
-import { formatJson } from './audit-json.js';
-import { formatAuditReport } from './audit-text.js';
-import { toHtml } from './html.js';
-import { toJunit } from './junit.js';
-import { toSarif } from './sarif.js';
 import { makeStyle, type Style } from './style.js';
 
 /** The kinds of audit report Bulwark writes. */
@@ -96,22 +91,27 @@ export interface WriteReportsOptions {
 }
 
 /** The report in one format, as text. */
-export function renderReport(
+export async function renderReport(
   report: AuditReport,
   kind: ReporterKind,
   options: { style: Style; verbose?: boolean; toolVersion: string },
-): string {
+): Promise<string> {
+  // Each format's code is loaded only when that format is asked for.
   switch (kind) {
-    case 'cli':
+    case 'cli': {
+      const { formatAuditReport } = await import('./audit-text.js');
       return `${formatAuditReport(report, options.style, { verbose: options.verbose ?? false })}\n`;
+    }
     case 'json':
-      return formatJson(report);
+      return (await import('./audit-json.js')).formatJson(report);
     case 'junit':
-      return toJunit(report);
-    case 'sarif':
+      return (await import('./junit.js')).toJunit(report);
+    case 'sarif': {
+      const { toSarif } = await import('./sarif.js');
       return `${JSON.stringify(toSarif(report, { toolVersion: options.toolVersion }), null, 2)}\n`;
+    }
     case 'html':
-      return toHtml(report);
+      return (await import('./html.js')).toHtml(report);
   }
 }
 
@@ -138,10 +138,10 @@ export async function writeReports(
   const written: string[] = [];
   for (const spec of specs) {
     if (spec.path === undefined) {
-      options.stdout.write(renderReport(report, spec.kind, options));
+      options.stdout.write(await renderReport(report, spec.kind, options));
       continue;
     }
-    const text = renderReport(report, spec.kind, { ...options, style: makeStyle(false) });
+    const text = await renderReport(report, spec.kind, { ...options, style: makeStyle(false) });
     try {
       await writeFileAtomic(spec.path, text);
     } catch (e) {
