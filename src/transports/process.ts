@@ -42,6 +42,7 @@ export function runProcess(argv: readonly string[], options: ExecOptions = {}): 
     }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const onAbort = (): void => killGroup();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted === true) killGroup();
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => {

@@ -789,6 +789,8 @@ export class SshTransport extends ShellTransport {
           }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
         );
         options.signal?.addEventListener('abort', onAbort, { once: true });
+        // The session opened asynchronously: an abort that came meanwhile fired no event, so honour it now.
+        if (options.signal?.aborted === true) kill();
         channel.on('data', (b: Buffer) => out.push(b));
         channel.stderr.on('data', (b: Buffer) => {
           if (head === undefined) {
