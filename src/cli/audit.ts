@@ -1,7 +1,7 @@
 /** `bulwark audit`: check profiles and cookbooks against a target, report through one or more reporters. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { compileProfile } from '../audit/compile.js';
 import { isProfile } from '../audit/profile.js';
 import { audit, type AuditSources } from '../audit/run.js';
@@ -18,6 +18,7 @@ import {
   EXIT,
   fleetProgress,
   parseConcurrency,
+  parseCommandArgs,
   parseOverrides,
   REMOTE_HELP,
   REMOTE_OPTIONS,
@@ -144,18 +145,9 @@ export async function emitAuditReport(
 
 /** Runs `audit` and returns the exit code. */
 export async function runAudit(args: readonly string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    io.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n\n${AUDIT_HELP}`);
-    return EXIT.usage;
-  }
+  const parsed = parseCommandArgs(args, OPTIONS, AUDIT_HELP, io);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(AUDIT_HELP);
-    return EXIT.ok;
-  }
   const json = values.json || values.reporter.some((r) => r === 'json');
   try {
     if (values.target.startsWith('chroot:')) requireRoot('auditing a chroot target');

@@ -1,6 +1,6 @@
 /** What the commands share: exit codes, output streams, override parsing and error printing. */
 import { readFileSync } from 'node:fs';
-import type { ParseArgsConfig } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BulwarkError, ERROR_CODES, isBulwarkError } from '../errors.js';
 import { colorWanted, makeStyle } from '../report/style.js';
 import type { SshOptions } from '../transports/ssh.js';
@@ -183,4 +183,38 @@ export function fleetProgress(
     io.stderr.write(`\r\u001b[2Khosts ${p.done}/${p.total} done · ${p.changed} changed · ${p.failed} failed`);
     if (p.done === p.total) io.stderr.write('\r\u001b[2K');
   };
+}
+
+/** What `parseCommandArgs` returns when the command is to run. */
+export type ParsedCommandArgs<O extends ParseArgsConfig['options']> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+>;
+
+/**
+ * Parses a command's arguments strictly. Prints the command's help (and returns exit 0) for --help, or the usage
+ * error followed by the help (and returns exit 1); otherwise returns the parsed values and positionals.
+ */
+export function parseCommandArgs<O extends ParseArgsConfig['options']>(
+  args: readonly string[],
+  options: O,
+  help: string,
+  io: Io,
+  allowPositionals = true,
+): ParsedCommandArgs<O> | number {
+  let parsed: ParsedCommandArgs<O>;
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    io.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n\n${help}`);
+    return EXIT.usage;
+  }
+  if ((parsed.values as { help?: unknown }).help === true) {
+    io.stdout.write(help);
+    return EXIT.ok;
+  }
+  if (!allowPositionals && parsed.positionals.length > 0) {
+    io.stderr.write(`bulwark: unexpected argument ${JSON.stringify(parsed.positionals[0])}\n\n${help}`);
+    return EXIT.usage;
+  }
+  return parsed;
 }

@@ -1,5 +1,5 @@
 /** `bulwark converge` and `bulwark plan`: parse, load, compile, converge, print, map to an exit code. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { audit } from '../audit/run.js';
 import { compileCookbook } from '../dsl/compile.js';
 import { converge } from '../engine/converge.js';
@@ -22,6 +22,7 @@ import {
   EXIT,
   fleetProgress,
   parseConcurrency,
+  parseCommandArgs,
   parseOverrides,
   REMOTE_HELP,
   REMOTE_OPTIONS,
@@ -120,18 +121,9 @@ export async function runListCookbook(
 
 /** Runs `converge` (or `plan` when `dryRunCommand`) and returns the exit code. */
 export async function runConverge(args: readonly string[], dryRunCommand: boolean, io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    io.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n\n${CONVERGE_HELP}`);
-    return EXIT.usage;
-  }
+  const parsed = parseCommandArgs(args, OPTIONS, CONVERGE_HELP, io);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(CONVERGE_HELP);
-    return EXIT.ok;
-  }
   const dryRun = dryRunCommand || values['dry-run'];
   const style = makeStyle(!values['no-color'] && !values.json && colorWanted(io.stdout));
   if (values.inventory !== undefined) {

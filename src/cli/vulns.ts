@@ -4,7 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { buildAuditReport } from '../audit/run.js';
 import type { AuditReport } from '../audit/types.js';
 import { BulwarkError } from '../errors.js';
@@ -22,6 +22,7 @@ import { emitAuditReport } from './audit.js';
 import {
   EXIT,
   parseConcurrency,
+  parseCommandArgs,
   REMOTE_HELP,
   REMOTE_OPTIONS,
   reportError,
@@ -197,17 +198,9 @@ async function advisoryLoader(
 }
 
 async function runUpdate(args: readonly string[], io: Io): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: [...args], options: UPDATE_OPTIONS, strict: true }));
-  } catch (e) {
-    io.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n\n${VULNS_HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout.write(VULNS_HELP);
-    return EXIT.ok;
-  }
+  const parsed = parseCommandArgs(args, UPDATE_OPTIONS, VULNS_HELP, io, false);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   try {
     let timeoutMs: number | undefined;
     if (values.timeout !== undefined) {
@@ -238,17 +231,9 @@ async function runUpdate(args: readonly string[], io: Io): Promise<number> {
 /** Runs `vulns` (or `vulns update`) and returns the exit code. */
 export async function runVulns(args: readonly string[], io: Io): Promise<number> {
   if (args[0] === 'update') return runUpdate(args.slice(1), io);
-  let values;
-  try {
-    ({ values } = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: false, strict: true }));
-  } catch (e) {
-    io.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n\n${VULNS_HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout.write(VULNS_HELP);
-    return EXIT.ok;
-  }
+  const parsed = parseCommandArgs(args, OPTIONS, VULNS_HELP, io, false);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const json = values.json || values.reporter.some((r) => r === 'json');
   try {
     if (values.target.startsWith('chroot:') && values.inventory === undefined)
