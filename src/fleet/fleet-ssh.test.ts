@@ -7,8 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +15,7 @@ import { createTestHost, type TestHost } from '../testing/host.js';
 import {
   UNUSED_ADDRESS,
   enterTestNetwork,
-  generateClientKey,
+  clientKeyFiles,
   startSshServer,
   type TestSshServer,
 } from '../testing/network.js';
@@ -28,13 +27,7 @@ const CLI = fileURLToPath(new URL('../../bin/bulwark.js', import.meta.url));
 const HARDENING = fileURLToPath(new URL('../../examples/hardening.ts', import.meta.url));
 const SLOW = fileURLToPath(new URL('../../test/fixtures/fleet-ssh/slow.ts', import.meta.url));
 
-const work = mkdtempSync(join(tmpdir(), 'bulwark-fleet-ssh-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-const clientKey = generateClientKey();
-const keyFile = join(work, 'id_ed25519');
-writeFileSync(keyFile, clientKey.privateKey, { mode: 0o600 });
-const otherKeyFile = join(work, 'id_other');
-writeFileSync(otherKeyFile, generateClientKey().privateKey, { mode: 0o600 });
+const { work, clientKey, keyFile, otherKeyFile } = clientKeyFiles('bulwark-fleet-ssh-');
 let files = 0;
 
 /** A test host with sshd on the test network. */

@@ -8,7 +8,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestHost } from './host.js';
@@ -281,4 +282,26 @@ export async function startSshServer(
     },
   };
   return server;
+}
+
+/** A scratch directory for an SSH test file, removed when the process exits, holding two client keys. */
+export interface ClientKeyFiles {
+  readonly work: string;
+  /** The key tests log in with; its public half goes into the hosts' authorized_keys. */
+  readonly clientKey: ClientKey;
+  readonly keyFile: string;
+  /** A second private key no host knows, for authentication failures. */
+  readonly otherKeyFile: string;
+}
+
+/** Creates the scratch directory and the client key files an SSH test file needs. */
+export function clientKeyFiles(prefix: string): ClientKeyFiles {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+  const clientKey = generateClientKey();
+  const keyFile = join(work, 'id_ed25519');
+  writeFileSync(keyFile, clientKey.privateKey, { mode: 0o600 });
+  const otherKeyFile = join(work, 'id_other');
+  writeFileSync(otherKeyFile, generateClientKey().privateKey, { mode: 0o600 });
+  return { work, clientKey, keyFile, otherKeyFile };
 }

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sshOptionsFrom } from '../cli/common.js';
@@ -17,7 +16,7 @@ import { createTestHost, type TestHost } from '../testing/host.js';
 import {
   UNUSED_ADDRESS,
   enterTestNetwork,
-  generateClientKey,
+  clientKeyFiles,
   startSshServer,
   type TestSshServer,
 } from '../testing/network.js';
@@ -29,13 +28,7 @@ import { SshTransport, parseSshTarget, remoteCommand, type SshOptions } from './
 
 const network = await enterTestNetwork(fileURLToPath(import.meta.url));
 
-const work = mkdtempSync(join(tmpdir(), 'bulwark-ssh-test-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-const clientKey = generateClientKey();
-const keyFile = join(work, 'id_ed25519');
-writeFileSync(keyFile, clientKey.privateKey, { mode: 0o600 });
-const otherKeyFile = join(work, 'id_other');
-writeFileSync(otherKeyFile, generateClientKey().privateKey, { mode: 0o600 });
+const { work, clientKey, keyFile, otherKeyFile } = clientKeyFiles('bulwark-ssh-test-');
 let files = 0;
 
 /** A test host running sshd, with a known_hosts file that knows its key. */
