@@ -246,7 +246,16 @@ test('converging as a user other than root is refused before anything runs', () 
   const r = bulwark(
     undefined,
     ['converge', SEED, '--json'],
-    ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+    // Only the right to read files is kept, so the check works wherever the checkout is, even in a 0700
+    // directory that user could not otherwise enter; the user is still not root.
+    [
+      'setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=+dac_read_search',
+      '--ambient-caps=+dac_read_search',
+    ],
   );
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.json.error?.code, 'BULWARK_NOT_ROOT');
