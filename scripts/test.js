@@ -35,7 +35,7 @@ const only = process.argv.slice(2);
 const files = only.length > 0 ? only : testFiles('dist').sort();
 const r = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${process.env['BULWARK_TEST_CONCURRENCY'] ?? 4}`, ...files],
+  ['--test', `--test-concurrency=${process.env['BULWARK_TEST_CONCURRENCY'] ?? 3}`, ...files],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);
