@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'bin', 'bulwark.js');
+// The installed command (bin/bulwark), started the way a shell starts it.
+const cli = join(here, '..', 'bin', 'bulwark');
 const cookbook = join(here, '..', 'examples', 'hardening.ts');
 const runs = Number(process.env['BENCH_RUNS'] ?? 21);
 
@@ -21,7 +22,6 @@ try {
       host.enter[0],
       [
         ...host.enter.slice(1),
-        process.execPath,
         cli,
         'converge',
         cookbook,

@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'bin', 'bulwark.js');
+// The installed command (bin/bulwark), started the way a shell starts it.
+const cli = join(here, '..', 'bin', 'bulwark');
 const cookbook = join(here, '..', 'examples', 'hardening.ts');
 const wanted = Number(process.env['BENCH_HOSTS'] ?? 50);
 const concurrency = process.env['BENCH_CONCURRENCY'];
@@ -53,12 +54,12 @@ function bulwark(args) {
   // /usr/bin/time -v reports the child's peak resident set; without it, a wrapper reads resourceUsage().
   const argv =
     time !== undefined
-      ? [time, ['-f', '%U %S %M', '-o', memFile, process.execPath, cli, ...args]]
+      ? [time, ['-f', '%U %S %M', '-o', memFile, cli, ...args]]
       : [
           process.execPath,
           [
             '-e',
-            `const r = require('node:child_process').spawnSync(process.execPath, process.argv.slice(2), { stdio: 'inherit' });
+            `const r = require('node:child_process').spawnSync(process.argv[1], process.argv.slice(2), { stdio: 'inherit' });
              require('node:fs').writeFileSync(${JSON.stringify(memFile)}, String(process.resourceUsage().maxRSS));
              process.exit(r.status ?? 1);`,
             cli,
