@@ -1,16 +1,31 @@
 /**
  * The engine: plans and converges a compiled cookbook on one transport. All reads go to the host in one batched
- * probe; resources are applied in declared order, each re-observed first when an earlier one changed the host;
- * notifications run immediately or once at the end. This layer imports dsl, resources and transports.
+ * probe. The changes are then made in declared order, batched: every resource's commands are recorded and sent as
+ * one script, one round trip, which re-checks each resource's observation before touching it and, when an earlier
+ * change made it stale, stops there and observes the rest anew in the same round trip (see apply.ts). Resources
+ * whose apply needs answers from the host run directly. Notifications run immediately after their resource or once
+ * at the end. This layer imports dsl, resources and transports.
  */
 import { notificationsOf, targetAddress, type CompiledCookbook } from '../dsl/compile.js';
 import type { ResourceDecl } from '../dsl/cookbook.js';
 import { BulwarkError, isBulwarkError } from '../errors.js';
 import { PROVIDERS, type AnyProvider } from '../resources/registry.js';
-import type { ApplyContext, Change, ProbeOp } from '../resources/types.js';
-import { describeFailure } from '../transports/shell-transport.js';
+import type { Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
-import { runProbe } from './probe.js';
+import {
+  buildBatchScript,
+  directContext,
+  groupError,
+  groupWarnings,
+  parseBatchOutput,
+  predictedStatLine,
+  recordingContext,
+  type BatchGroup,
+  type RecordedWrite,
+  type BatchOutcome,
+  type Step,
+} from './apply.js';
+import { observationDigest, resultsFor, runProbe } from './probe.js';
 import { describeGuard, guardHolds, resourceOps, resultsWithPrefix } from './observe.js';
 import {
   summarize,
@@ -51,6 +66,23 @@ function toReported(e: unknown, sensitive: boolean): ReportedError {
   return { code, message: e instanceof Error ? e.message : String(e) };
 }
 
+/** What the plan of one resource found. */
+type Planned =
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'up-to-date' }
+  | { readonly kind: 'failed'; readonly error: unknown; readonly changes: Change[] }
+  | { readonly kind: 'change'; readonly state: unknown; readonly changes: Change[] };
+
+/** A delayed notification and what triggers it. */
+interface Pending {
+  readonly target: string;
+  readonly action: string;
+  readonly by: string[];
+  /** A notifying resource already changed. */
+  triggered: boolean;
+  done: boolean;
+}
+
 /** Plans (dry run) or converges a compiled cookbook on a transport and reports what happened. */
 export async function converge(
   cookbook: CompiledCookbook,
@@ -62,6 +94,8 @@ export async function converge(
   const tripsBefore = transport.roundTrips;
   const dryRun = options.dryRun ?? false;
   const timeoutSec = options.guardTimeoutSec ?? 60;
+  const backupDir = options.backupDir ?? '/var/backups/bulwark';
+  const signal = options.signal;
   const decls = cookbook.resources;
   const providers = decls.map((d) => {
     const p = PROVIDERS[d.type];
@@ -79,119 +113,31 @@ export async function converge(
     startedAt,
   };
 
-  const allOps = new Map<string, ProbeOp>();
-  decls.forEach((d, i) => {
-    for (const [id, op] of resourceOps(d, providers[i] as AnyProvider, `${i}:`, timeoutSec))
-      allOps.set(id, op);
-  });
-  const probeOptions = options.signal === undefined ? {} : { signal: options.signal };
-  let { facts, results } = await runProbe(transport, allOps, probeOptions);
-
-  const makeContext = (resourceWarnings: string[]): ApplyContext => ({
-    transport,
-    facts,
-    backupDir: options.backupDir ?? '/var/backups/bulwark',
-    warn: (m) => resourceWarnings.push(m),
-    run: async (argv, runOptions = {}) => {
-      const r = await transport.exec(argv, {
-        ...runOptions,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      });
-      if (r.exitCode !== 0) {
-        throw new BulwarkError('BULWARK_APPLY_FAILED', `${argv.join(' ')} ${describeFailure(r)}`);
-      }
-      return r;
-    },
-  });
+  const opsOf = decls.map((d, i) => resourceOps(d, providers[i] as AnyProvider, `${i}:`, timeoutSec));
+  const allOps = new Map<string, ProbeOp>(opsOf.flat());
+  const probeOptions = signal === undefined ? {} : { signal };
+  const first = await runProbe(transport, allOps, probeOptions);
+  const facts: Facts = first.facts;
+  const results = new Map<string, ProbeResult>(first.results);
 
   const out: ResourceResult[] = [];
   const notificationResults: NotificationResult[] = [];
-  const delayed = new Map<string, { target: string; action: string; by: string[] }>();
-  let stale = false;
-  let stopped = false;
-
-  const runAction = async (
-    target: string,
-    action: string,
-    timing: 'delayed' | 'immediate',
-    by: readonly string[],
-  ): Promise<boolean> => {
-    const idx = decls.findIndex((d) => d.address === target);
-    const decl = decls[idx];
-    const fn = providers[idx]?.actions?.[action];
-    if (decl === undefined || fn === undefined) return false;
-    if (dryRun) {
-      notificationResults.push({ target, action, timing, by, status: 'planned' });
-      return true;
-    }
-    try {
-      const w: string[] = [];
-      await fn(decl.name, decl.props, makeContext(w));
-      const hidden = decl.options.sensitive === true;
-      warnings.push(...w.map((m) => `${target}: ${hidden ? REDACTED : m}`));
-      notificationResults.push({ target, action, timing, by, status: 'ran' });
-      stale = true;
-      return true;
-    } catch (e) {
-      notificationResults.push({
-        target,
-        action,
-        timing,
-        by,
-        status: 'failed',
-        error: toReported(e, decl.options.sensitive === true),
-      });
-      return false;
-    }
+  const record = (r: ResourceResult): void => {
+    out.push(r);
+    options.onResource?.(r);
   };
+  const isSensitive = (i: number): boolean => decls[i]?.options.sensitive === true;
 
-  for (let i = 0; i < decls.length; i++) {
+  const plan = (i: number): Planned => {
     const decl = decls[i] as ResourceDecl;
     const provider = providers[i] as AnyProvider;
-    const sensitive = decl.options.sensitive === true;
-    const t0 = performance.now();
-    const record = (r: ResourceResult): void => {
-      out.push(r);
-      options.onResource?.(r);
-    };
-    if (stopped) {
-      record({ address: decl.address, status: 'skipped', reason: 'an earlier resource failed' });
-      continue;
-    }
-    let changes: Change[] = [];
     try {
-      if (stale && !dryRun) {
-        // An earlier resource changed the host: observe this one again before deciding.
-        const again = await runProbe(
-          transport,
-          new Map(resourceOps(decl, provider, `${i}:`, timeoutSec)),
-          probeOptions,
-        );
-        results = new Map([...results, ...again.results]);
-        facts = again.facts;
-        stale = false;
+      const { onlyIf, notIf } = decl.options;
+      if (onlyIf !== undefined && !guardHolds(onlyIf, `${i}:g:onlyIf`, results, facts)) {
+        return { kind: 'skip', reason: `onlyIf (${describeGuard(onlyIf)}) is false` };
       }
-      if (
-        decl.options.onlyIf !== undefined &&
-        !guardHolds(decl.options.onlyIf, `${i}:g:onlyIf`, results, facts)
-      ) {
-        record({
-          address: decl.address,
-          status: 'skipped',
-          reason: `onlyIf (${describeGuard(decl.options.onlyIf)}) is false`,
-        });
-        continue;
-      }
-      if (
-        decl.options.notIf !== undefined &&
-        guardHolds(decl.options.notIf, `${i}:g:notIf`, results, facts)
-      ) {
-        record({
-          address: decl.address,
-          status: 'skipped',
-          reason: `notIf (${describeGuard(decl.options.notIf)}) is true`,
-        });
-        continue;
+      if (notIf !== undefined && guardHolds(notIf, `${i}:g:notIf`, results, facts)) {
+        return { kind: 'skip', reason: `notIf (${describeGuard(notIf)}) is true` };
       }
       const state: unknown = provider.read(
         decl.name,
@@ -199,62 +145,565 @@ export async function converge(
         resultsWithPrefix(`${i}:r:`, results),
         facts,
       );
-      changes = provider.diff(decl.name, decl.props, state, facts);
-      if (changes.length === 0) {
-        record({ address: decl.address, status: 'up-to-date', durationMs: performance.now() - t0 });
-        continue;
-      }
-      const resourceWarnings: string[] = [];
-      if (!dryRun) {
-        stale = true;
-        await provider.apply(decl.name, decl.props, state, changes, makeContext(resourceWarnings));
-      }
-      record({
-        address: decl.address,
-        status: 'changed',
-        changes: sensitive ? redact(changes) : changes,
-        durationMs: performance.now() - t0,
-        planned: dryRun,
-        ...(resourceWarnings.length > 0 ? { warnings: sensitive ? [REDACTED] : resourceWarnings } : {}),
-      });
-      for (const n of notificationsOf(decl.options)) {
+      const changes = provider.diff(decl.name, decl.props, state, facts);
+      return changes.length === 0 ? { kind: 'up-to-date' } : { kind: 'change', state, changes };
+    } catch (e) {
+      return { kind: 'failed', error: e, changes: [] };
+    }
+  };
+
+  const changedResult = (i: number, changes: Change[], ms: number, w: readonly string[]): ResourceResult => ({
+    address: (decls[i] as ResourceDecl).address,
+    status: 'changed',
+    changes: isSensitive(i) ? redact(changes) : changes,
+    durationMs: ms,
+    planned: dryRun,
+    ...(w.length > 0 ? { warnings: isSensitive(i) ? [REDACTED] : [...w] } : {}),
+  });
+  const failedResult = (i: number, changes: Change[], e: unknown, ms: number): ResourceResult => ({
+    address: (decls[i] as ResourceDecl).address,
+    status: 'failed',
+    changes: isSensitive(i) ? redact(changes) : changes,
+    error: toReported(e, isSensitive(i)),
+    ignored: decls[i]?.options.ignoreFailure === true,
+    durationMs: ms,
+  });
+  const stops = (i: number): boolean =>
+    decls[i]?.options.ignoreFailure !== true && options.continueOnFailure !== true;
+  const finalResult = (i: number, p: Planned, ms: number): ResourceResult => {
+    const address = (decls[i] as ResourceDecl).address;
+    if (p.kind === 'skip') return { address, status: 'skipped', reason: p.reason };
+    if (p.kind === 'up-to-date') return { address, status: 'up-to-date', durationMs: ms };
+    if (p.kind === 'failed') return failedResult(i, p.changes, p.error, ms);
+    return changedResult(i, p.changes, ms, []);
+  };
+
+  // The provider of a notification's target and its action, or undefined when there is none.
+  const actionOf = (target: string, action: string) => {
+    const idx = decls.findIndex((d) => d.address === target);
+    const decl = decls[idx];
+    const fn = providers[idx]?.actions?.[action];
+    return decl === undefined || fn === undefined ? undefined : { decl, fn };
+  };
+  const targetHidden = (target: string): boolean =>
+    decls.find((d) => d.address === target)?.options.sensitive === true;
+  const notificationFailed = (target: string, e: unknown): ReportedError =>
+    toReported(e, targetHidden(target));
+  const notificationWarnings = (target: string, w: readonly string[]): string[] =>
+    w.map((m) => `${target}: ${targetHidden(target) ? REDACTED : m}`);
+  const notificationFailedWith = (
+    n: { target: string; action: string; timing: 'delayed' | 'immediate'; by: readonly string[] },
+    e: unknown,
+  ): void => {
+    const { target, action, timing, by } = n;
+    notificationResults.push({
+      target,
+      action,
+      timing,
+      by,
+      status: 'failed',
+      error: notificationFailed(target, e),
+    });
+  };
+  // Reports a notification that ran in a batch (or whose batch failed, with `error`).
+  const settleNotification = (
+    n: { target: string; action: string; timing: 'delayed' | 'immediate'; by: readonly string[] },
+    group: BatchGroup,
+    recordWarnings: readonly string[],
+    outcome: BatchOutcome | undefined,
+    error?: unknown,
+  ): void => {
+    const { target, action, timing, by } = n;
+    if (outcome !== undefined && outcome.groups.get(group.id) === 'ok') {
+      warnings.push(...notificationWarnings(target, [...recordWarnings, ...groupWarnings(group, outcome)]));
+      notificationResults.push({ target, action, timing, by, status: 'ran' });
+      return;
+    }
+    notificationFailedWith(n, outcome === undefined ? error : groupError(group, outcome));
+  };
+  // Sends one batch script and parses its report.
+  const runBatch = async (
+    groups: readonly BatchGroup[],
+    final: boolean,
+    reprobe: ReadonlyMap<string, ProbeOp>,
+  ): Promise<BatchOutcome> => {
+    const script = buildBatchScript(groups, { final, reprobe });
+    const r = await transport.exec(
+      ['/bin/sh', '-s'],
+      signal === undefined ? { stdin: script } : { stdin: script, signal },
+    );
+    if (r.exitCode !== 0) {
+      throw new BulwarkError(
+        'BULWARK_APPLY_FAILED',
+        `the apply script on ${transport.target} exited ${r.exitCode}: ${r.stderr.toString('utf8').trim().slice(0, 2000)}`,
+      );
+    }
+    const byId = new Map(groups.map((g) => [g.id, g]));
+    return parseBatchOutput(r.stdout.toString('utf8'), (id) => byId.get(id));
+  };
+
+  if (dryRun) {
+    const delayed = new Map<string, { target: string; action: string; by: string[] }>();
+    for (let i = 0; i < decls.length; i++) {
+      const t0 = performance.now();
+      const p = plan(i);
+      record(finalResult(i, p, performance.now() - t0));
+      if (p.kind !== 'change') continue;
+      for (const n of notificationsOf((decls[i] as ResourceDecl).options)) {
         const target = targetAddress(n);
+        if (actionOf(target, n.action) === undefined) continue;
         if (n.timing === 'immediate') {
-          await runAction(target, n.action, 'immediate', [decl.address]);
-        } else {
-          const key = `${target} ${n.action}`;
-          const entry = delayed.get(key);
-          if (entry === undefined) delayed.set(key, { target, action: n.action, by: [decl.address] });
-          else entry.by.push(decl.address);
+          notificationResults.push({
+            target,
+            action: n.action,
+            timing: 'immediate',
+            by: [(decls[i] as ResourceDecl).address],
+            status: 'planned',
+          });
+          continue;
+        }
+        const key = `${target} ${n.action}`;
+        const entry = delayed.get(key);
+        if (entry === undefined)
+          delayed.set(key, { target, action: n.action, by: [(decls[i] as ResourceDecl).address] });
+        else entry.by.push((decls[i] as ResourceDecl).address);
+      }
+    }
+    for (const { target, action, by } of delayed.values())
+      notificationResults.push({ target, action, timing: 'delayed', by, status: 'planned' });
+    return finish();
+  }
+
+  // Runs a notification's action directly; reports it.
+  const runActionDirectly = async (
+    target: string,
+    action: string,
+    timing: 'delayed' | 'immediate',
+    by: readonly string[],
+  ): Promise<void> => {
+    const found = actionOf(target, action);
+    if (found === undefined) return;
+    try {
+      const w: string[] = [];
+      await found.fn(
+        found.decl.name,
+        found.decl.props,
+        directContext({
+          transport,
+          facts,
+          backupDir,
+          warn: (m) => w.push(m),
+          ...(signal === undefined ? {} : { signal }),
+        }),
+      );
+      warnings.push(...notificationWarnings(target, w));
+      notificationResults.push({ target, action, timing, by, status: 'ran' });
+    } catch (e) {
+      if (signal?.aborted === true) throw e;
+      notificationFailedWith({ target, action, timing, by }, e);
+    }
+  };
+
+  // Records a notification's action as steps; undefined when it must run directly.
+  const recordAction = async (target: string, action: string, w: string[]): Promise<Step[] | undefined> => {
+    const found = actionOf(target, action);
+    if (found === undefined) return [];
+    const { ctx, recording } = recordingContext({ transport, facts, backupDir, warn: (m) => w.push(m) });
+    try {
+      await found.fn(found.decl.name, found.decl.props, ctx);
+    } catch {
+      return undefined;
+    }
+    return recording.refused === undefined ? recording.steps : undefined;
+  };
+
+  const pending = new Map<string, Pending>();
+  const notifyLater = (i: number): void => {
+    for (const n of notificationsOf((decls[i] as ResourceDecl).options)) {
+      if (n.timing !== 'delayed') continue;
+      const target = targetAddress(n);
+      const key = `${target} ${n.action}`;
+      const entry = pending.get(key);
+      if (entry === undefined)
+        pending.set(key, {
+          target,
+          action: n.action,
+          by: [(decls[i] as ResourceDecl).address],
+          triggered: true,
+          done: false,
+        });
+      else {
+        entry.by.push((decls[i] as ResourceDecl).address);
+        entry.triggered = true;
+      }
+    }
+  };
+
+  // After a recorded file replacement, later resources of the same batch are planned from what the file will be,
+  // and their checks expect that: several edits of one file (sshd_config) then go in one round trip. A wrong
+  // prediction only costs a round trip: the check finds the difference and the resource is observed anew.
+  const predict = (write: RecordedWrite): void => {
+    const ids = [...allOps].filter(([, op]) => op.kind !== 'exec' && op.path === write.path);
+    if (ids.length === 0 || write.path.startsWith('/proc/') || write.path.startsWith('/sys/')) return;
+    const before = ids.map(([id]) => results.get(id)).find((r) => r !== undefined && r.exitCode === 0);
+    const line = predictedStatLine(write, before?.stderr.toString('utf8'));
+    if (line === undefined) return;
+    for (const [id, op] of ids) {
+      results.set(id, {
+        exitCode: 0,
+        stdout: op.kind === 'file' ? Buffer.from(write.data) : Buffer.alloc(0),
+        stderr: Buffer.from(line),
+      });
+    }
+  };
+
+  let epoch = 0; // how many times the host may have changed since the run began
+  const observedAt = decls.map(() => 0);
+  let next = 0;
+  let stopped = false;
+
+  while (next < decls.length && !stopped) {
+    const t0 = performance.now();
+    const groups: BatchGroup[] = [];
+    const groupOf = new Map<number, BatchGroup>();
+    const plans = new Map<
+      number,
+      {
+        planned: Planned;
+        warnings: string[];
+        immediates: { group: BatchGroup; target: string; action: string; warnings: string[] }[];
+      }
+    >();
+    const checked: number[] = [];
+    let stepsSeen = false;
+    let direct: number | undefined;
+    let last = decls.length - 1;
+    for (let j = next; j < decls.length; j++) {
+      const decl = decls[j] as ResourceDecl;
+      const needCheck = stepsSeen || observedAt[j] !== epoch;
+      const check = needCheck
+        ? { ops: opsOf[j] ?? [], digest: observationDigest(opsOf[j] ?? [], results) }
+        : undefined;
+      if (needCheck) checked.push(j);
+      let planned = plan(j);
+      const w: string[] = [];
+      const immediates: { group: BatchGroup; target: string; action: string; warnings: string[] }[] = [];
+      let steps: Step[] = [];
+      if (planned.kind === 'change') {
+        const { ctx, recording } = recordingContext({ transport, facts, backupDir, warn: (m) => w.push(m) });
+        try {
+          await (providers[j] as AnyProvider).apply(
+            decl.name,
+            decl.props,
+            planned.state,
+            planned.changes,
+            ctx,
+          );
+        } catch (e) {
+          if (recording.refused === undefined)
+            planned = { kind: 'failed', error: e, changes: planned.changes };
+        }
+        steps = recording.steps;
+        let refused = recording.refused !== undefined;
+        if (!refused && planned.kind === 'change') for (const w of recording.writes) predict(w);
+        if (!refused && planned.kind === 'change') {
+          for (const n of notificationsOf(decl.options)) {
+            if (n.timing !== 'immediate') continue;
+            const target = targetAddress(n);
+            if (actionOf(target, n.action) === undefined) continue;
+            const nw: string[] = [];
+            const actionSteps = await recordAction(target, n.action, nw);
+            if (actionSteps === undefined) {
+              refused = true;
+              break;
+            }
+            immediates.push({
+              group: {
+                id: `n${j}i${immediates.length}`,
+                kind: 'immediate',
+                steps: actionSteps,
+                after: [`r${j}`],
+              },
+              target,
+              action: n.action,
+              warnings: nw,
+            });
+          }
+        }
+        if (refused) {
+          // This resource runs directly, after the batch confirmed its observation (if anything came before it).
+          direct = j;
+          last = j;
+          plans.set(j, { planned, warnings: [], immediates: [] });
+          if (check !== undefined) {
+            const g: BatchGroup = { id: `r${j}`, kind: 'resource', check, steps: [] };
+            groups.push(g);
+            groupOf.set(j, g);
+          }
+          break;
         }
       }
-    } catch (e) {
-      if (options.signal?.aborted === true) throw e;
-      const ignored = decl.options.ignoreFailure === true;
-      record({
-        address: decl.address,
-        status: 'failed',
-        changes: sensitive ? redact(changes) : changes,
-        error: toReported(e, sensitive),
-        ignored,
-        durationMs: performance.now() - t0,
-      });
-      if (!ignored && options.continueOnFailure !== true) stopped = true;
+      plans.set(j, { planned, warnings: w, immediates });
+      if (planned.kind === 'change' || check !== undefined) {
+        const g: BatchGroup = {
+          id: `r${j}`,
+          kind: 'resource',
+          ...(check === undefined ? {} : { check }),
+          steps: planned.kind === 'change' ? steps : [],
+          stopOnFailure: stops(j),
+          ...(planned.kind === 'failed' ? { planFailed: true } : {}),
+        };
+        groups.push(g);
+        groupOf.set(j, g);
+        for (const im of immediates) groups.push(im.group);
+        if (planned.kind === 'change') stepsSeen = true;
+      }
+      if (planned.kind === 'failed' && stops(j)) {
+        last = j; // nothing after a failure runs
+        break;
+      }
     }
+    const final = direct === undefined;
+
+    // Delayed notifications that may run at the end of this batch.
+    const delayedGroups: { group: BatchGroup; entry: Pending; warnings: string[] }[] = [];
+    const triggers = new Map<string, string[]>();
+    for (const [j, p] of plans) {
+      if (p.planned.kind !== 'change' || direct === j) continue;
+      for (const n of notificationsOf((decls[j] as ResourceDecl).options)) {
+        if (n.timing !== 'delayed') continue;
+        const target = targetAddress(n);
+        const key = `${target} ${n.action}`;
+        if (!pending.has(key))
+          pending.set(key, { target, action: n.action, by: [], triggered: false, done: false });
+        triggers.set(key, [...(triggers.get(key) ?? []), `r${j}`]);
+      }
+    }
+    let k = 0;
+    for (const [key, entry] of pending) {
+      if (entry.done || (!entry.triggered && !triggers.has(key))) continue;
+      const w: string[] = [];
+      const steps = await recordAction(entry.target, entry.action, w);
+      if (steps === undefined) continue; // runs directly at the end
+      const group: BatchGroup = {
+        id: `n${k++}d`,
+        kind: 'delayed',
+        steps,
+        after: entry.triggered ? [] : (triggers.get(key) ?? []),
+      };
+      groups.push(group);
+      delayedGroups.push({ group, entry, warnings: w });
+    }
+
+    let outcome: BatchOutcome | undefined;
+    let batchError: unknown;
+    if (groups.length > 0) {
+      const reprobe = new Map<string, ProbeOp>(checked.flatMap((j) => opsOf[j] ?? []));
+      try {
+        outcome = await runBatch(groups, final, reprobe);
+      } catch (e) {
+        if (signal?.aborted === true) throw e;
+        batchError = e;
+      }
+      if (groups.some((g) => g.steps.length > 0)) epoch += 1;
+    }
+    const ms = performance.now() - t0;
+
+    // Settle each resource of the batch, in order.
+    let staleAt: number | undefined;
+    for (let j = next; j <= last; j++) {
+      const p = plans.get(j);
+      if (p === undefined) break;
+      const g = groupOf.get(j);
+      if (stopped) {
+        record({
+          address: (decls[j] as ResourceDecl).address,
+          status: 'skipped',
+          reason: 'an earlier resource failed',
+        });
+        continue;
+      }
+      if (batchError !== undefined && g !== undefined) {
+        // The connection or the script failed: what ran is unknown. Every resource with work fails with that
+        // error; the others were not confirmed and are skipped. A re-run observes and converges anew.
+        if (p.planned.kind === 'change') record(failedResult(j, p.planned.changes, batchError, ms));
+        else
+          record({
+            address: (decls[j] as ResourceDecl).address,
+            status: 'skipped',
+            reason: `not confirmed: ${toReported(batchError, false).message}`,
+          });
+        stopped = true;
+        continue;
+      }
+      const status = g === undefined ? 'ok' : outcome?.groups.get(g.id);
+      if (status === 'stale') {
+        staleAt = j;
+        break;
+      }
+      if (j === direct) break;
+      if (status === undefined) {
+        // Not reached: the batch stopped at a failure before it.
+        record({
+          address: (decls[j] as ResourceDecl).address,
+          status: 'skipped',
+          reason: 'an earlier resource failed',
+        });
+        stopped = true;
+        continue;
+      }
+      const planned = p.planned;
+      if (planned.kind === 'change') {
+        if (status === 'ok' && outcome !== undefined) {
+          record(
+            changedResult(j, planned.changes, ms, [
+              ...p.warnings,
+              ...groupWarnings(g as BatchGroup, outcome),
+            ]),
+          );
+          notifyLater(j);
+          for (const im of p.immediates) {
+            if (!outcome.groups.has(im.group.id)) continue;
+            const n = {
+              target: im.target,
+              action: im.action,
+              timing: 'immediate' as const,
+              by: [(decls[j] as ResourceDecl).address],
+            };
+            settleNotification(n, im.group, im.warnings, outcome);
+          }
+        } else {
+          record(
+            failedResult(
+              j,
+              planned.changes,
+              outcome === undefined ? batchError : groupError(g as BatchGroup, outcome),
+              ms,
+            ),
+          );
+          if (stops(j)) stopped = true;
+        }
+        continue;
+      }
+      record(finalResult(j, planned, 0));
+      if (planned.kind === 'failed' && stops(j)) stopped = true;
+    }
+    // Delayed notifications that ran in this batch.
+    if (outcome !== undefined) {
+      for (const { group, entry, warnings: w } of delayedGroups) {
+        if (!outcome.groups.has(group.id)) continue;
+        entry.done = true;
+        settleNotification({ ...entry, timing: 'delayed' }, group, w, outcome);
+      }
+    }
+    if (stopped) break;
+
+    if (staleAt !== undefined) {
+      // Observed anew after this batch's changes: re-plan from the stale resource with fresh data.
+      const reprobe = new Map<string, ProbeOp>(checked.flatMap((j) => opsOf[j] ?? []));
+      const fresh = resultsFor(
+        reprobe,
+        outcome?.reprobe ?? { execs: new Map(), stats: new Map(), contents: new Map(), kernel: new Map() },
+      );
+      for (const [id, r] of fresh) results.set(id, r);
+      for (const j of checked) observedAt[j] = epoch;
+      next = staleAt;
+      continue;
+    }
+
+    if (direct !== undefined) {
+      // Its observation is confirmed current; it asks the host questions while it applies, so it runs directly.
+      const d = direct;
+      const p = plans.get(d)?.planned ?? plan(d);
+      const decl = decls[d] as ResourceDecl;
+      const td = performance.now();
+      if (p.kind === 'change') {
+        const w: string[] = [];
+        try {
+          await (providers[d] as AnyProvider).apply(
+            decl.name,
+            decl.props,
+            p.state,
+            p.changes,
+            directContext({
+              transport,
+              facts,
+              backupDir,
+              warn: (m) => w.push(m),
+              ...(signal === undefined ? {} : { signal }),
+            }),
+          );
+          record(changedResult(d, p.changes, performance.now() - td, w));
+          notifyLater(d);
+          for (const n of notificationsOf(decl.options)) {
+            if (n.timing === 'immediate')
+              await runActionDirectly(targetAddress(n), n.action, 'immediate', [decl.address]);
+          }
+        } catch (e) {
+          if (signal?.aborted === true) throw e;
+          record(failedResult(d, p.changes, e, performance.now() - td));
+          if (stops(d)) stopped = true;
+        }
+        epoch += 1;
+      } else {
+        record(finalResult(d, p, 0));
+      }
+      next = d + 1;
+      continue;
+    }
+    next = last + 1;
+  }
+  for (let j = out.length; j < decls.length; j++) {
+    record({
+      address: (decls[j] as ResourceDecl).address,
+      status: 'skipped',
+      reason: 'an earlier resource failed',
+    });
   }
 
   // Delayed notifications run once each, at the end, also when the run stopped early: a changed config whose
   // service was never restarted would otherwise stay unapplied, and no later run would notice.
-  for (const { target, action, by } of delayed.values()) await runAction(target, action, 'delayed', by);
+  const left = [...pending.values()].filter((e) => e.triggered && !e.done);
+  if (left.length > 0) {
+    const groups: BatchGroup[] = [];
+    const recorded: { group: BatchGroup; entry: Pending; warnings: string[] }[] = [];
+    for (const entry of left) {
+      const w: string[] = [];
+      const steps = await recordAction(entry.target, entry.action, w);
+      if (steps === undefined) continue;
+      const group: BatchGroup = { id: `n${recorded.length}d`, kind: 'delayed', steps, after: [] };
+      groups.push(group);
+      recorded.push({ group, entry, warnings: w });
+    }
+    if (groups.length > 0) {
+      let outcome: BatchOutcome | undefined;
+      let error: unknown;
+      try {
+        outcome = await runBatch(groups, true, new Map());
+      } catch (e) {
+        if (signal?.aborted === true) throw e;
+        error = e;
+      }
+      for (const { group, entry, warnings: w } of recorded) {
+        entry.done = true;
+        settleNotification({ ...entry, timing: 'delayed' }, group, w, outcome, error);
+      }
+    }
+    for (const entry of left)
+      if (!entry.done) await runActionDirectly(entry.target, entry.action, 'delayed', entry.by);
+  }
+  return finish();
 
-  return {
-    ...base,
-    durationMs: performance.now() - started,
-    roundTrips: transport.roundTrips - tripsBefore,
-    summary: summarize(out),
-    resources: out,
-    notifications: notificationResults,
-    warnings,
-    facts,
-  };
+  function finish(): RunReport {
+    return {
+      ...base,
+      durationMs: performance.now() - started,
+      roundTrips: transport.roundTrips - tripsBefore,
+      summary: summarize(out),
+      resources: out,
+      notifications: notificationResults,
+      warnings,
+      facts,
+    };
+  }
 }

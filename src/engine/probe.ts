@@ -2,6 +2,7 @@
  * Batched observation: every read a run needs, from every resource plus the host facts, becomes one shell script
  * sent to the host in one round trip, and one parse of its output. Values reach the script only through `quote`.
  */
+import { createHash } from 'node:crypto';
 import { BulwarkError } from '../errors.js';
 import type { Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import { quote, quoteArgv } from '../transports/quote.js';
@@ -16,7 +17,7 @@ import type { Transport } from '../transports/transport.js';
 //   V <0|3> <id>, then lines starting with '|', then '.'  a kernel file (/proc) read with shell builtins
 // Builtins decide whether a path exists or a file is empty, so a probe of many files costs a handful of processes
 // rather than several per file; commands run eight at a time, in the background, beside the file reads.
-const PRELUDE = `BULWARK_PROBE_PID=$$; export BULWARK_PROBE_PID
+export const PRELUDE = `BULWARK_PROBE_PID=$$; export BULWARK_PROBE_PID
 T=$(mktemp -d) || exit 97
 trap 'rm -rf -- "$T"' EXIT
 e() { if [ -s "$1" ]; then base64 -w0 -- "$1"; else printf -; fi; }
@@ -27,14 +28,14 @@ X() { n=$((n + 1)); (i=$1; t=$2; shift 2; o="$T/o$n" r="$T/e$n"
   if [ $((n % 8)) = 0 ]; then wait; fi; }
 Z() { wait; if [ "$n" -gt 0 ]; then cat -- "$T"/r*; fi; }
 M() { printf 'M '; if [ $# -gt 0 ]; then stat --printf '%f %u %g %s %U %G %n\\0' -- "$@" 2>/dev/null | base64 -w0; fi; echo; }
-C() { n=$#; for p do if [ -f "$p" ]; then set -- "$@" "$p"; fi; done; shift "$n"; printf 'C '
+C() { q=$#; for p do if [ -f "$p" ]; then set -- "$@" "$p"; fi; done; shift "$q"; printf 'C '
   if [ $# -gt 0 ]; then stat -L --printf '%s %n\\0' -- "$@" 2>/dev/null | base64 -w0; printf ' '; cat -- "$@" 2>/dev/null | base64 -w0
   else printf -- '- -'; fi; echo; }
 V() { if [ -f "$2" ] && [ -r "$2" ]; then printf 'V 0 %s\\n' "$1"; while IFS= read -r l || [ -n "$l" ]; do printf '|%s\\n' "$l"; done <"$2"
   else printf 'V 3 %s\\n' "$1"; fi; echo .; }
 `;
 
-const FACT_OPS: Readonly<Record<string, ProbeOp>> = {
+export const FACT_OPS: Readonly<Record<string, ProbeOp>> = {
   'fact:os': { kind: 'file', path: '/etc/os-release' },
   'fact:uname': { kind: 'exec', argv: ['uname', '-nm'] },
   'fact:systemd': { kind: 'stat', path: '/run/systemd/system' },
@@ -46,7 +47,12 @@ const isKernelFile = (path: string): boolean => path.startsWith('/proc/') || pat
 
 /** Builds the probe script for a set of ops keyed by id. Exported for tests. */
 export function buildProbeScript(ops: ReadonlyMap<string, ProbeOp>): string {
-  const lines = [PRELUDE];
+  return [PRELUDE, ...probeLines(ops)].join('\n') + '\n';
+}
+
+/** The probe's commands for `ops`, to follow PRELUDE; they end with `Z`, which prints the commands' records. */
+export function probeLines(ops: ReadonlyMap<string, ProbeOp>): string[] {
+  const lines: string[] = [];
   const statPaths = new Set<string>();
   const readPaths = new Set<string>();
   for (const [id, op] of ops) {
@@ -69,7 +75,59 @@ export function buildProbeScript(ops: ReadonlyMap<string, ProbeOp>): string {
   }
   // exec ops run in the background, eight at a time, while the shell reads files; Z prints their records.
   lines.push(`M ${[...statPaths].join(' ')}`.trimEnd(), `C ${[...readPaths].join(' ')}`.trimEnd(), 'Z');
-  return lines.join('\n') + '\n';
+  return lines;
+}
+
+// The observation digest: what a resource's ops returned, in a canonical form that the engine computes from the
+// probe's results and the host computes anew (the functions below) before a batched apply touches the resource.
+//   exec: 'x <exit code>\n' + stdout (stderr is left out: it is diagnostics, often with times or pids in it)
+//   stat, file: '-\n' when missing, else the stat line + '\n', then for a file its content
+// each op preceded by '@<id>\n'; the digest is the SHA-256 of it all, in hex.
+export const DIGEST_FUNCTIONS = `Kx() { t=$1; shift
+  if [ "$t" = 0 ]; then ( exec "$@" ) >"$T/ko" 2>/dev/null </dev/null; else timeout -k 2 "$t" "$@" >"$T/ko" 2>/dev/null </dev/null; fi
+  printf 'x %s\\n' "$?"; cat -- "$T/ko"; }
+Ks() { if s=$(stat --printf '%f %u %g %s %U %G' -- "$1" 2>/dev/null); then printf '%s\\n' "$s"; else echo -; fi; }
+Kf() { if s=$(stat --printf '%f %u %g %s %U %G' -- "$1" 2>/dev/null); then printf '%s\\n' "$s"
+  if [ -f "$1" ]; then cat -- "$1" 2>/dev/null; fi; else echo -; fi; }
+Kv() { if [ -f "$1" ] && [ -r "$1" ] && s=$(stat --printf '%f %u %g %s %U %G' -- "$1" 2>/dev/null); then printf '%s\\n' "$s"
+  while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done <"$1"; else echo -; fi; }
+`;
+
+/** The shell lines that print the canonical observation of `ops`; pipe them to sha256sum. */
+export function digestLines(ops: readonly (readonly [string, ProbeOp])[]): string[] {
+  const lines: string[] = [];
+  for (const [id, op] of ops) {
+    if (/[\n\r]/.test(id)) {
+      throw new BulwarkError('BULWARK_USAGE', `probe op id ${JSON.stringify(id)} holds a line break`);
+    }
+    lines.push(`printf '@%s\\n' ${quote(id)}`);
+    if (op.kind === 'exec') lines.push(`Kx ${op.timeoutSec ?? 0} ${quoteArgv(op.argv)}`);
+    else if (op.kind === 'stat') lines.push(`Ks ${quote(op.path)}`);
+    else lines.push(`${isKernelFile(op.path) ? 'Kv' : 'Kf'} ${quote(op.path)}`);
+  }
+  return lines;
+}
+
+/** The digest of what `ops` returned in `results`, as the host computes it with `digestLines`. */
+export function observationDigest(
+  ops: readonly (readonly [string, ProbeOp])[],
+  results: ReadonlyMap<string, ProbeResult>,
+): string {
+  const h = createHash('sha256');
+  for (const [id, op] of ops) {
+    h.update(`@${id}\n`);
+    const r = results.get(id);
+    if (op.kind === 'exec') {
+      h.update(`x ${r?.exitCode ?? 'none'}\n`);
+      if (r !== undefined) h.update(r.stdout);
+    } else if (r === undefined || r.exitCode !== 0) {
+      h.update('-\n');
+    } else {
+      h.update(Buffer.concat([r.stderr, Buffer.from('\n')]));
+      if (op.kind === 'file') h.update(r.stdout);
+    }
+  }
+  return h.digest('hex');
 }
 
 /** What the probe printed, before it is matched to ops. */

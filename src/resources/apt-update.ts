@@ -127,14 +127,17 @@ export const aptUpdateProvider: Provider<AptUpdateProps, AptUpdateState> = {
   },
 
   async apply(name, _props, _state, _changes, ctx) {
-    const r = await ctx.transport.script(UPDATE_SCRIPT, [], { timeoutMs: 900_000 });
-    if (r.exitCode === 0) return;
-    const output = r.stderr.toString('utf8').trim() || r.stdout.toString('utf8').trim();
-    const shown = output.length > 1500 ? `...${output.slice(-1500)}` : output;
-    throw new BulwarkError(
-      'BULWARK_APPLY_FAILED',
-      `aptUpdate[${name}]: apt-get update on ${ctx.transport.target} ${describeFailure({ ...r, stderr: Buffer.alloc(0) })}: ` +
-        `${shown}\nCheck the sources in /etc/apt/sources.list and sources.list.d and that the mirrors are reachable.`,
-    );
+    await ctx.run(['/bin/sh', '-c', UPDATE_SCRIPT, 'sh'], {
+      timeoutMs: 900_000,
+      failure: (r) => {
+        const output = r.stderr.toString('utf8').trim() || r.stdout.toString('utf8').trim();
+        const shown = output.length > 1500 ? `...${output.slice(-1500)}` : output;
+        return new BulwarkError(
+          'BULWARK_APPLY_FAILED',
+          `aptUpdate[${name}]: apt-get update on ${ctx.transport.target} ${describeFailure({ ...r, stderr: Buffer.alloc(0) })}: ` +
+            `${shown}\nCheck the sources in /etc/apt/sources.list and sources.list.d and that the mirrors are reachable.`,
+        );
+      },
+    });
   },
 };

@@ -55,25 +55,28 @@ function tail(b: Buffer): string {
 
 async function run(name: string, props: ExecuteProps, ctx: ApplyContext): Promise<void> {
   const timeoutSeconds = props.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  const r = await ctx.transport.exec(commandArgv(props), { timeoutMs: Math.round(timeoutSeconds * 1000) });
   const shown = quoteArgv(props.command);
-  if (r.timedOut) {
-    throw new BulwarkError(
-      'BULWARK_COMMAND_TIMEOUT',
-      `execute[${name}] (${shown}) was killed after ${timeoutSeconds} s; raise timeoutSeconds if it needs longer`,
-    );
-  }
   const returns = props.returns ?? [0];
-  if (r.exitCode === null || !returns.includes(r.exitCode)) {
-    const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
-    const expected = returns.length === 1 ? String(returns[0]) : `one of ${returns.join(', ')}`;
-    const err = tail(r.stderr);
-    const out = err === '' ? tail(r.stdout) : err;
-    throw new BulwarkError(
-      'BULWARK_APPLY_FAILED',
-      `execute[${name}] (${shown}) ${how}, expected ${expected}${out === '' ? '' : `: ${out}`}`,
-    );
-  }
+  await ctx.run(commandArgv(props), {
+    timeoutMs: Math.round(timeoutSeconds * 1000),
+    okExitCodes: returns,
+    failure: (r) => {
+      if (r.timedOut) {
+        return new BulwarkError(
+          'BULWARK_COMMAND_TIMEOUT',
+          `execute[${name}] (${shown}) was killed after ${timeoutSeconds} s; raise timeoutSeconds if it needs longer`,
+        );
+      }
+      const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
+      const expected = returns.length === 1 ? String(returns[0]) : `one of ${returns.join(', ')}`;
+      const err = tail(r.stderr);
+      const out = err === '' ? tail(r.stdout) : err;
+      return new BulwarkError(
+        'BULWARK_APPLY_FAILED',
+        `execute[${name}] (${shown}) ${how}, expected ${expected}${out === '' ? '' : `: ${out}`}`,
+      );
+    },
+  });
 }
 
 /** The `execute` provider. */
@@ -158,8 +161,9 @@ export const executeProvider: Provider<ExecuteProps, ExecuteState> = {
 
   async apply(name, props, _state, _changes, ctx) {
     await run(name, props, ctx);
-    if (props.creates !== undefined && (await ctx.transport.stat(props.creates)) === null) {
-      ctx.warn(
+    if (props.creates !== undefined) {
+      await ctx.warnUnless(
+        ['test', '-e', props.creates],
         `execute[${name}] succeeded but did not create ${props.creates}, so it will run again next time`,
       );
     }

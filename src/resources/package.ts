@@ -402,19 +402,22 @@ export const packageProvider: Provider<PackageProps, PackageState> = {
     const action = actionOf(props);
     const targets = steps.map((s) => s.target);
     const argv = aptArgv(action, targets, props.version !== undefined);
-    const r = await ctx.transport.exec(argv, { timeoutMs: APT_TIMEOUT_MS });
-    if (r.exitCode === 0) return;
-    const how = describeFailure({ ...r, stderr: Buffer.alloc(0) });
-    const output = r.stderr.toString('utf8').trim() || r.stdout.toString('utf8');
-    const hint =
-      action === 'install' || action === 'upgrade'
-        ? 'Check the names and versions (apt-cache policy NAME on the host) and that the apt index is current ' +
-          '(an aptUpdate resource before this one).'
-        : 'Check the output above; a package other packages depend on may need those removed first.';
-    throw new BulwarkError(
-      'BULWARK_APPLY_FAILED',
-      `package[${name}]: apt-get ${argv[1]} of ${targets.join(' ')} on ${ctx.transport.target} ${how}: ` +
-        `${tail(output, 1500)}\n${hint}`,
-    );
+    await ctx.run(argv, {
+      timeoutMs: APT_TIMEOUT_MS,
+      failure: (r) => {
+        const how = describeFailure({ ...r, stderr: Buffer.alloc(0) });
+        const output = r.stderr.toString('utf8').trim() || r.stdout.toString('utf8');
+        const hint =
+          action === 'install' || action === 'upgrade'
+            ? 'Check the names and versions (apt-cache policy NAME on the host) and that the apt index is current ' +
+              '(an aptUpdate resource before this one).'
+            : 'Check the output above; a package other packages depend on may need those removed first.';
+        return new BulwarkError(
+          'BULWARK_APPLY_FAILED',
+          `package[${name}]: apt-get ${argv[1]} of ${targets.join(' ')} on ${ctx.transport.target} ${how}: ` +
+            `${tail(output, 1500)}\n${hint}`,
+        );
+      },
+    });
   },
 };

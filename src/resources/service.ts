@@ -293,14 +293,14 @@ async function act(
     await ctx.run(['service', serviceKey(name), action]);
     return;
   }
-  const r = await ctx.transport.script(SYSV_RELOAD_SCRIPT, [serviceKey(name)]);
-  if (r.exitCode !== 0) {
-    throw new BulwarkError(
-      'BULWARK_APPLY_FAILED',
-      `reloading (or restarting) service ${name} failed: exited ${r.exitCode}: ` +
-        `${r.stderr.toString('utf8').trim().slice(0, 2000)}`,
-    );
-  }
+  await ctx.run(['/bin/sh', '-c', SYSV_RELOAD_SCRIPT, 'sh', serviceKey(name)], {
+    failure: (r) =>
+      new BulwarkError(
+        'BULWARK_APPLY_FAILED',
+        `reloading (or restarting) service ${name} failed: exited ${r.exitCode}: ` +
+          `${r.stderr.toString('utf8').trim().slice(0, 2000)}`,
+      ),
+  });
 }
 
 export const serviceProvider: Provider<ServiceProps, ServiceState> = {

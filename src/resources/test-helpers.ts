@@ -119,6 +119,10 @@ export function recordingContext(facts: Facts, options: RecordingOptions = {}): 
         throw new BulwarkError('BULWARK_APPLY_FAILED', `${argv.join(' ')} ${failure}`);
       return execResult(argv);
     },
+    warnUnless: async (argv, warning) => {
+      record(argv);
+      if (options.fail?.(argv) !== undefined) warnings.push(warning);
+    },
   };
   return { ctx, runs, commands, writes, warnings };
 }

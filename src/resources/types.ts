@@ -68,8 +68,24 @@ export interface ApplyContext {
   readonly backupDir: string;
   /** Records a message for the report (e.g. a sysctl that could not be applied live). */
   warn(message: string): void;
-  /** Runs argv on the host and throws BULWARK_APPLY_FAILED when it exits non-zero. */
-  run(argv: readonly string[], options?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * Runs argv on the host and throws when it exits with a code outside `okExitCodes`: the error `failure` makes of
+   * the result, else BULWARK_APPLY_FAILED. The engine may batch the commands of several resources into one round
+   * trip, so an `apply` must not depend on what `run` returns: decide from the observed state instead.
+   */
+  run(argv: readonly string[], options?: RunOptions): Promise<ExecResult>;
+  /** Runs argv after the commands before it; when it fails, `warning` is recorded and the run goes on. */
+  warnUnless(argv: readonly string[], warning: string): Promise<void>;
+}
+
+/** Options of `ApplyContext.run`. */
+export interface RunOptions {
+  readonly stdin?: string | Uint8Array;
+  readonly timeoutMs?: number;
+  /** Exit codes that count as success. @default [0] */
+  readonly okExitCodes?: readonly number[];
+  /** The error to report for a failed result (a non-zero exit, a timeout). */
+  readonly failure?: (r: ExecResult) => Error;
 }
 
 /** The provider of one resource type. `P` is its props, `S` its observed state. */

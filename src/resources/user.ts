@@ -251,7 +251,12 @@ function cannotUnlock(name: string): BulwarkError {
   );
 }
 
-async function createUser(name: string, props: UserProps, ctx: ApplyContext): Promise<void> {
+async function createUser(
+  name: string,
+  props: UserProps,
+  state: UserState,
+  ctx: ApplyContext,
+): Promise<void> {
   const wantLocked = desiredLocked(props);
   const passwordBody = splitField(props.password ?? '').body;
   if (wantLocked === false && !bodyHasHash(passwordBody)) throw cannotUnlock(name);
@@ -260,9 +265,9 @@ async function createUser(name: string, props: UserProps, ctx: ApplyContext): Pr
     gid = ['-g', String(props.gid)];
   } else {
     // With USERGROUPS_ENAB useradd fails when a group named like the user exists (for example one a `group`
-    // resource created earlier in this run, after the probe); use that group then, as adduser does.
-    const now = parseGroupFile((await ctx.transport.readFile('/etc/group'))?.toString('utf8') ?? '');
-    if (now.some((g) => g.name === name)) gid = ['-g', name];
+    // resource created earlier in this run: the engine re-observes /etc/group before applying then); use that
+    // group, as adduser does.
+    if (Object.hasOwn(state.groupIds, name)) gid = ['-g', name];
   }
   await ctx.run([
     'useradd',
@@ -384,7 +389,7 @@ export const userProvider: Provider<UserProps, UserState> = {
       return;
     }
     if (changed.has('ensure')) {
-      await createUser(name, props, ctx);
+      await createUser(name, props, state, ctx);
       return;
     }
     const args: string[] = [];

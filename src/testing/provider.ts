@@ -1,7 +1,16 @@
 /**
  * Runs one provider against a transport outside the engine, for provider tests: observe (one batched probe), diff,
- * apply, observe again. Test-only.
+ * apply as the engine does (recorded, then one batch script), observe again. Test-only.
  */
+import {
+  buildBatchScript,
+  directContext,
+  groupError,
+  groupWarnings,
+  parseBatchOutput,
+  recordingContext,
+  type BatchGroup,
+} from '../engine/apply.js';
 import { runProbe } from '../engine/probe.js';
 import type { ApplyContext, Change, Facts, Provider, ProbeOp, ProbeResult } from '../resources/types.js';
 import { BulwarkError } from '../errors.js';
@@ -34,21 +43,53 @@ export async function observe<P, S>(
   return { state, facts, changes: provider.diff(name, props, state, facts) };
 }
 
-/** An apply context for tests; warnings are collected in `warnings`. */
+/** An apply context for tests that runs each command at once; warnings are collected in `warnings`. */
 export function applyContext(transport: Transport, facts: Facts, warnings: string[] = []): ApplyContext {
-  return {
+  return directContext({
     transport,
     facts,
     backupDir: '/var/backups/bulwark',
     warn: (m) => warnings.push(m),
-    run: async (argv, options = {}) => {
-      const r = await transport.exec(argv, options);
-      if (r.exitCode !== 0) {
-        throw new BulwarkError('BULWARK_APPLY_FAILED', `${argv.join(' ')} ${describeFailure(r)}`);
-      }
-      return r;
-    },
+  });
+}
+
+/**
+ * Applies the way the engine does: the apply is recorded and its steps run as one batch script, in one round trip;
+ * an apply that asks the host questions runs directly instead.
+ */
+export async function applyBatched<P, S>(
+  transport: Transport,
+  provider: Provider<P, S>,
+  name: string,
+  props: P,
+  observed: Observation<S>,
+  warnings: string[] = [],
+): Promise<'batched' | 'direct'> {
+  const base = {
+    transport,
+    facts: observed.facts,
+    backupDir: '/var/backups/bulwark',
+    warn: (m: string) => warnings.push(m),
   };
+  const { ctx, recording } = recordingContext(base);
+  try {
+    await provider.apply(name, props, observed.state, observed.changes, ctx);
+  } catch (e) {
+    if (recording.refused === undefined) throw e;
+  }
+  if (recording.refused !== undefined) {
+    await provider.apply(name, props, observed.state, observed.changes, directContext(base));
+    return 'direct';
+  }
+  const group: BatchGroup = { id: 'r0', kind: 'resource', steps: recording.steps, stopOnFailure: true };
+  const r = await transport.exec(['/bin/sh', '-s'], {
+    stdin: buildBatchScript([group], { final: true, reprobe: new Map() }),
+  });
+  if (r.exitCode !== 0) throw new BulwarkError('BULWARK_APPLY_FAILED', `the batch ${describeFailure(r)}`);
+  const outcome = parseBatchOutput(r.stdout.toString('utf8'), () => group);
+  warnings.push(...groupWarnings(group, outcome));
+  if (outcome.groups.get('r0') !== 'ok') throw groupError(group, outcome);
+  return 'batched';
 }
 
 /** Observes, applies the changes when there are any, and observes again; returns both sets of changes. */
@@ -60,15 +101,7 @@ export async function convergeOne<P, S>(
 ): Promise<{ before: Change[]; after: Change[]; warnings: string[] }> {
   const first = await observe(transport, provider, name, props);
   const warnings: string[] = [];
-  if (first.changes.length > 0) {
-    await provider.apply(
-      name,
-      props,
-      first.state,
-      first.changes,
-      applyContext(transport, first.facts, warnings),
-    );
-  }
+  if (first.changes.length > 0) await applyBatched(transport, provider, name, props, first, warnings);
   const second = await observe(transport, provider, name, props);
   return { before: first.changes, after: second.changes, warnings };
 }

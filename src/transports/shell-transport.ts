@@ -82,6 +82,42 @@ export function describeFailure(r: ExecResult): string {
   return `${how}${err === '' ? '' : `: ${err.slice(0, 2000)}`}`;
 }
 
+/**
+ * The command that replaces `path` atomically with what it reads on stdin (mode, owner, verify, backup as
+ * `options` say); it prints the backup's path, if any. Shared by `writeFile` and the engine's batched apply.
+ */
+export function writeFileArgv(path: string, options: WriteFileOptions): string[] {
+  return [
+    '/bin/sh',
+    '-c',
+    WRITE_SCRIPT,
+    'sh',
+    path,
+    options.mode.toString(8).padStart(4, '0'),
+    options.owner ?? 'root',
+    options.group ?? 'root',
+    options.backupDir ?? '',
+    ...(options.verify ?? []),
+  ];
+}
+
+/** The error for a failed `writeFileArgv` command. */
+export function writeFileError(
+  path: string,
+  options: WriteFileOptions,
+  r: ExecResult,
+  target: string,
+): BulwarkError {
+  if (r.exitCode === 90) {
+    return new BulwarkError(
+      'BULWARK_VERIFY_FAILED',
+      `the new content of ${path} failed its verify command (${(options.verify ?? []).join(' ')}); ` +
+        `the old file was kept: ${r.stderr.toString('utf8').trim().slice(0, 2000)}`,
+    );
+  }
+  return new BulwarkError('BULWARK_TRANSPORT', `writing ${path} on ${target} ${describeFailure(r)}`);
+}
+
 /** A transport whose file operations are shell scripts run through `exec`; subclasses say how to run argv. */
 export abstract class ShellTransport implements Transport {
   abstract readonly target: string;
@@ -151,25 +187,8 @@ export abstract class ShellTransport implements Transport {
     data: string | Uint8Array,
     options: WriteFileOptions,
   ): Promise<WriteFileResult> {
-    const args = [
-      path,
-      options.mode.toString(8).padStart(4, '0'),
-      options.owner ?? 'root',
-      options.group ?? 'root',
-      options.backupDir ?? '',
-      ...(options.verify ?? []),
-    ];
-    const r = await this.script(WRITE_SCRIPT, args, { stdin: data });
-    if (r.exitCode === 90) {
-      throw new BulwarkError(
-        'BULWARK_VERIFY_FAILED',
-        `the new content of ${path} failed its verify command (${(options.verify ?? []).join(' ')}); ` +
-          `the old file was kept: ${r.stderr.toString('utf8').trim().slice(0, 2000)}`,
-      );
-    }
-    if (r.exitCode !== 0) {
-      throw new BulwarkError('BULWARK_TRANSPORT', `writing ${path} on ${this.target} ${describeFailure(r)}`);
-    }
+    const r = await this.exec(writeFileArgv(path, options), { stdin: data });
+    if (r.exitCode !== 0) throw writeFileError(path, options, r, this.target);
     const backupPath = r.stdout.toString('utf8');
     return backupPath === '' ? {} : { backupPath };
   }
