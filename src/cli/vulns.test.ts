@@ -78,6 +78,24 @@ test('bulwark vulns lists exactly the -security upgrades, converging securityUpd
   assert.deepEqual(listed.sort(), expected);
   assert.ok((first.json.results ?? []).every((r) => r.bucket === 'patch' && r.tags['fix'] === 'available'));
   assert.ok(first.json.warnings?.some((w) => /only the security suite's pending upgrades/.test(w)));
+  assert.deepEqual(first.json.results?.find((r) => r.address === 'vuln[openssl]')?.tags['cve'], []);
+
+  // --changelogs names the CVE ids of the updates from their candidates' changelogs, and says where each came from.
+  const named = bulwark(h, ['vulns', '--target', target, '--json', '--cache-dir', dir, '--changelogs']);
+  assert.equal(named.status, 100, named.stderr);
+  const ssl = named.json.results?.find((r) => r.address === 'vuln[openssl]');
+  const ids = ssl?.tags['cve'] as string[];
+  assert.ok(ids.length > 0 && ids.every((id) => /^CVE-\d{4}-\d+$/.test(id)), JSON.stringify(ids));
+  assert.deepEqual(
+    ssl?.tags['cve-origins'],
+    ids.map((id) => `${id}=changelog`),
+  );
+  assert.match(String(ssl?.tags['changelog']), /^openssl 3\.0\.22-1~deb12u2$/);
+  assert.match(ssl?.message ?? '', /security update 3\.0\.22-1~deb12u2 \(CVE-/);
+  assert.deepEqual(
+    (named.json.results ?? []).map((r) => r.address),
+    (first.json.results ?? []).map((r) => r.address),
+  );
 
   const cookbook = join(dir, 'patch.ts');
   writeFileSync(
@@ -243,7 +261,11 @@ test('vulns refuses unknown options and a relative --admindir as usage errors', 
   const a = bulwark(undefined, ['vulns', '--admindir', 'var/lib/dpkg', '--json']);
   assert.equal(a.status, 1);
   assert.equal(a.json.error?.code, 'BULWARK_USAGE');
+  const both = bulwark(undefined, ['vulns', '--admindir', '/var/lib/dpkg', '--changelogs', '--json']);
+  assert.equal(both.status, 1);
+  assert.match(both.json.error?.message ?? '', /--changelogs needs apt/);
   const help = bulwark(undefined, ['help', 'vulns']);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /bulwark vulns update/);
+  assert.match(help.stdout, /--changelogs/);
 });

@@ -55,6 +55,9 @@ Options:
       --osv PATH            a directory or zip of OSV JSON records
       --cache-dir DIR       where feeds and their indexes are cached (default ~/.cache/bulwark/feeds)
       --admindir DIR        read installed packages from this dpkg database (an image); apt is not asked
+      --changelogs          also name the CVE ids the pending security updates fix, read from the changelog of
+                            one candidate .deb per source (apt's cache, else apt-get download on the target:
+                            one more round trip, and downloads take time)
       --include-unimportant also report issues Debian rates unimportant
       --only-fixable        report only issues a fixed version exists for
   -r, --reporter SPEC       cli (default), json, json:PATH, junit:PATH, sarif:PATH, html:PATH; repeatable
@@ -78,6 +81,7 @@ const OPTIONS = {
   osv: { type: 'string' },
   'cache-dir': { type: 'string' },
   admindir: { type: 'string' },
+  changelogs: { type: 'boolean', default: false },
   'include-unimportant': { type: 'boolean', default: false },
   'only-fixable': { type: 'boolean', default: false },
   reporter: { type: 'string', short: 'r', multiple: true, default: [] },
@@ -240,6 +244,11 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
       requireRoot('scanning a chroot target');
     if (values.admindir !== undefined && !values.admindir.startsWith('/'))
       throw new BulwarkError('BULWARK_USAGE', `--admindir ${values.admindir}: give an absolute path`);
+    if (values.admindir !== undefined && values.changelogs)
+      throw new BulwarkError(
+        'BULWARK_USAGE',
+        '--changelogs needs apt on the target, which --admindir does not ask: give one or the other',
+      );
     const specs = parseReporterSpecs(
       values.json ? [...values.reporter, 'json'] : values.reporter.length > 0 ? values.reporter : ['cli'],
     );
@@ -253,6 +262,7 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
       ...(index === undefined ? {} : { index }),
       ...(statuses === undefined ? {} : { statuses }),
       ...(values.admindir === undefined ? {} : { admindir: values.admindir }),
+      ...(values.changelogs ? { changelogs: true } : {}),
     };
     const ssh = sshOptionsFrom(values);
     let scans: readonly HostScan[];

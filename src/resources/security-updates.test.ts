@@ -190,3 +190,27 @@ test('with a feed, the patch set is the security suite plus feed fixes apt can i
   const pwned = await host.sh('test -e /pwned');
   assert.notEqual(pwned.exitCode, 0);
 });
+
+test('a kernel found under its real source `linux` is excluded by that name or by its signing template', () => {
+  const kernel: Finding = {
+    ...base,
+    source: 'linux',
+    binaries: [
+      {
+        name: 'linux-image-6.1.0-26-amd64',
+        arch: 'amd64',
+        version: '6.1.112-1',
+        signedTemplate: 'linux-signed-amd64',
+      },
+    ],
+  };
+  const state: SecurityUpdatesState = { aptProblems: [], findings: [kernel, base] };
+  const patched = (exclude: string[]) =>
+    provider.diff('security', { exclude }, state, FACTS).map((c) => c.property);
+  assert.deepEqual(patched([]), [
+    'linux (linux-image-6.1.0-26-amd64:amd64)',
+    'openssl (libssl3:amd64, openssl:amd64)',
+  ]);
+  assert.deepEqual(patched(['linux']), ['openssl (libssl3:amd64, openssl:amd64)']);
+  assert.deepEqual(patched(['linux-signed-amd64']), ['openssl (libssl3:amd64, openssl:amd64)']);
+});

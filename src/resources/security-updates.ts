@@ -85,9 +85,16 @@ function loadFeed(path: string, release: string): AdvisoryIndex {
 }
 
 /** True when a finding is patched by this resource. */
+/** Whether a binary is excluded by its own name or by the signing template it was built from. */
+function excluded(b: Finding['binaries'][number], exclude: ReadonlySet<string>): boolean {
+  return exclude.has(b.name) || (b.signedTemplate !== undefined && exclude.has(b.signedTemplate));
+}
+
 function wanted(f: Finding, props: SecurityUpdatesProps): boolean {
   const exclude = new Set(props.exclude ?? []);
   if (exclude.has(f.source)) return false;
+  // A kernel found under `linux` comes from linux-signed-amd64: excluding that name excludes it too.
+  if (f.binaries.length > 0 && f.binaries.every((b) => excluded(b, exclude))) return false;
   const upgradable = f.fix === 'available' || Object.keys(f.securityUpdates).length > 0;
   return upgradable && meetsUrgency(f, props.minUrgency);
 }
@@ -97,7 +104,7 @@ function targetsOf(f: Finding, props: SecurityUpdatesProps): string[] {
   const exclude = new Set(props.exclude ?? []);
   const names = new Set<string>();
   for (const b of f.binaries) {
-    if (exclude.has(b.name)) continue;
+    if (excluded(b, exclude)) continue;
     if (f.fix === 'available' || Object.hasOwn(f.securityUpdates, b.name))
       names.add(b.arch === 'all' ? b.name : `${b.name}:${b.arch}`);
   }

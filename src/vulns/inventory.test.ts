@@ -9,6 +9,7 @@ import { isBulwarkError } from '../errors.js';
 import type { ProbeResult } from '../resources/types.js';
 import { useTestHost } from '../testing/host.js';
 import {
+  builtFrom,
   INVENTORY_OP_ID,
   inventoryOp,
   inventoryProbe,
@@ -113,7 +114,7 @@ test('lines with hostile names, bad versions or missing fields are refused with 
   assert.match(inv.refused[0]?.reason ?? '', /package name/);
   assert.match(inv.refused[1]?.reason ?? '', /source name/);
   assert.match(inv.refused[2]?.reason ?? '', /version/);
-  assert.match(inv.refused[3]?.reason ?? '', /6 tab-separated fields/);
+  assert.match(inv.refused[3]?.reason ?? '', /7 tab-separated fields/);
 });
 
 test('a host without dpkg-query is a usage error, and a failed dpkg-query a probe error', () => {
@@ -198,4 +199,87 @@ test('a test host reads a hand-made dpkg database through --admindir exactly as 
   const ops = new Map(Object.entries(inventoryProbe({ admindir: '/tmp/adm' })));
   const inv = readInventory(Object.fromEntries((await runProbe(host.transport, ops)).results));
   assert.deepEqual(inv, parseInventory(fixture('dpkg-query-edge-cases.txt')));
+});
+
+// Signed packages: lines exactly as `dpkg-query -W -f INVENTORY_FORMAT` prints them on a bookworm host with the
+// signed kernel, grub and shim installed (their Source and Built-Using fields copied from bookworm's Packages).
+const SIGNED = [
+  'linux-image-6.1.0-26-amd64\t6.1.112-1\tamd64\tinstalled\tlinux-signed-amd64\t6.1.112+1\tlinux (= 6.1.112-1)',
+  'linux-image-amd64\t6.1.112-1\tamd64\tinstalled\tlinux-signed-amd64\t6.1.112+1\tlinux (= 6.1.112-1)',
+  'linux-libc-dev\t6.1.112-1\tamd64\tinstalled\tlinux\t6.1.112-1\t',
+  'linux-image-6.12.100+deb12-amd64\t6.12.100-1~deb12u1\tamd64\tinstalled\tlinux-signed-6.12-amd64\t6.12.100+1~deb12u1\tlinux-6.12 (= 6.12.100-1~deb12u1)',
+  'grub-efi-amd64-signed\t1+2.06+13+deb12u1\tamd64\tinstalled\tgrub-efi-amd64-signed\t1+2.06+13+deb12u1\tgrub2 (= 2.06-13+deb12u1)',
+  'shim-signed\t1.44~1+deb12u1+15.8-1~deb12u1\tamd64\tinstalled\tshim-signed\t1.44~1+deb12u1\tshim (= 15.8-1~deb12u1)',
+  'libguice-java\t4.2.3-2\tall\tinstalled\tguice\t4.2.3-2\tasm (= 9.0-1), cglib (= 3.2.12-1)',
+  'two-signed\t1.0-1\tamd64\tinstalled\ttwo-signed\t1.0-1\ta-src (= 1.0-1), b-src (= 2.0-1)',
+  'evil-signed\t1.0-1\tamd64\tinstalled\tevil-signed\t1.0-1\tx;rm (= 1.0-1)',
+].join('\n');
+
+test('signed binaries are keyed by the source they sign, at its Built-Using version, keeping the template', () => {
+  const inv = parseInventory(SIGNED);
+  assert.deepEqual(inv.refused, []);
+  const image = find(inv.packages, 'linux-image-6.1.0-26-amd64');
+  assert.deepEqual(
+    [image.source, image.sourceVersion, image.signedTemplate],
+    ['linux', '6.1.112-1', { source: 'linux-signed-amd64', sourceVersion: '6.1.112+1' }],
+  );
+  assert.deepEqual(
+    inv.bySource.get('linux')?.binaries.map((b) => b.name),
+    ['linux-image-6.1.0-26-amd64', 'linux-image-amd64', 'linux-libc-dev'],
+  );
+  assert.equal(inv.bySource.get('linux')?.version, '6.1.112-1');
+  assert.equal(inv.bySource.has('linux-signed-amd64'), false);
+  assert.equal(inv.bySource.get('linux-6.12')?.version, '6.12.100-1~deb12u1');
+  assert.equal(find(inv.packages, 'grub-efi-amd64-signed').source, 'grub2');
+  assert.equal(find(inv.packages, 'shim-signed').sourceVersion, '15.8-1~deb12u1');
+});
+
+test('Built-Using of packages that are not signing templates, several entries, or invalid ones change nothing', () => {
+  const inv = parseInventory(SIGNED);
+  assert.equal(find(inv.packages, 'libguice-java').source, 'guice');
+  const two = find(inv.packages, 'two-signed');
+  assert.deepEqual([two.source, two.signedTemplate], ['two-signed', undefined]);
+  assert.equal(find(inv.packages, 'evil-signed').source, 'evil-signed');
+  assert.deepEqual(builtFrom('python-signedjson', '1.1.1-2', 'x (= 1)'), {
+    source: 'python-signedjson',
+    sourceVersion: '1.1.1-2',
+  });
+  assert.deepEqual(builtFrom('shim-signed', '1.44', 'shim (= not a version!)').source, 'shim-signed');
+});
+
+test("a test host's real dpkg-query prints Built-Using, and a signed kernel in its database is keyed by linux", async (t) => {
+  const host = await useTestHost(t);
+  const status = [
+    'Package: linux-image-6.1.0-26-amd64',
+    'Status: install ok installed',
+    'Priority: optional',
+    'Section: kernel',
+    'Maintainer: Debian Kernel Team <debian-kernel@lists.debian.org>',
+    'Architecture: amd64',
+    'Source: linux-signed-amd64 (6.1.112+1)',
+    'Version: 6.1.112-1',
+    'Built-Using: linux (= 6.1.112-1)',
+    'Description: Linux 6.1 for 64-bit PCs (signed)',
+    '',
+    'Package: linux-libc-dev',
+    'Status: install ok installed',
+    'Architecture: amd64',
+    'Source: linux',
+    'Version: 6.1.112-1',
+    'Maintainer: Debian Kernel Team <debian-kernel@lists.debian.org>',
+    'Description: Linux support headers for userspace development',
+    '',
+  ].join('\n');
+  await host.sh('mkdir -p /tmp/adm/info /tmp/adm/updates && touch /tmp/adm/available');
+  await host.transport.writeFile('/tmp/adm/status', status, { mode: 0o644 });
+  const ops = new Map(Object.entries(inventoryProbe({ admindir: '/tmp/adm' })));
+  const inv = readInventory(Object.fromEntries((await runProbe(host.transport, ops)).results));
+  assert.deepEqual(inv.refused, []);
+  assert.deepEqual(
+    inv.bySource.get('linux')?.binaries.map((b) => [b.name, b.sourceVersion, b.signedTemplate?.source]),
+    [
+      ['linux-image-6.1.0-26-amd64', '6.1.112-1', 'linux-signed-amd64'],
+      ['linux-libc-dev', '6.1.112-1', undefined],
+    ],
+  );
 });

@@ -14,10 +14,47 @@ import { isValidPackageName } from './types.js';
  * The dpkg-query format. `${source:Package}` and `${source:Version}` are dpkg's virtual fields (dpkg ≥ 1.17.11):
  * they read the `Source: name (version)` form of binNMUs and fall back to the binary's own name and version when
  * the `Source` field is absent or names no version. The status word tells installed packages from `config-files`
- * leftovers. Fields are tab-separated because no field can hold a tab.
+ * leftovers. `${Built-Using}` names the sources a binary was built from besides its own (`linux (= 6.1.112-1)`
+ * on a signed kernel image). Fields are tab-separated because no field can hold a tab.
  */
 export const INVENTORY_FORMAT =
-  '${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Status}\\t${source:Package}\\t${source:Version}\\n';
+  '${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Status}\\t${source:Package}\\t${source:Version}\\t${Built-Using}\\n';
+
+/**
+ * Source names of signing templates: `linux-signed-amd64`, `linux-signed-6.12-amd64`, `grub-efi-amd64-signed`,
+ * `shim-signed`, `fwupd-amd64-signed`. Their binaries hold the signed build of another source, which advisories
+ * name (`linux`, `grub2`, `shim`, `fwupd-efi`), at the version in their `Built-Using`, while their own source
+ * version (`6.1.112+1`) follows a scheme of its own.
+ */
+const SIGNED_TEMPLATE = /(^|-)signed(-|$)/;
+
+/** One `name (= version)` entry of a `Built-Using` field. */
+const BUILT_USING_ENTRY = /^\s*([a-z0-9][a-z0-9+.-]+)\s*\(\s*=\s*([^()\s]+)\s*\)\s*$/;
+
+/** The source a binary's code comes from, for matching advisories. */
+export interface BuiltFrom {
+  readonly source: string;
+  readonly sourceVersion: string;
+  /** The signing template dpkg records as the source, when the binary was re-keyed to the source it signs. */
+  readonly signedTemplate?: { readonly source: string; readonly sourceVersion: string };
+}
+
+/**
+ * The source whose code a binary carries (pure). For a signing template's binary whose `Built-Using` names
+ * exactly one other source with a valid name and version, that source at that version, remembering the
+ * template; otherwise the binary's own source. A template with several `Built-Using` entries, or with one that is
+ * not valid, stays under its own name: guessing which entry holds the signed code could hide a vulnerability.
+ */
+export function builtFrom(source: string, sourceVersion: string, builtUsing: string): BuiltFrom {
+  if (builtUsing === '' || !SIGNED_TEMPLATE.test(source)) return { source, sourceVersion };
+  const entries = builtUsing.split(',');
+  const m = entries.length === 1 ? BUILT_USING_ENTRY.exec(entries[0] ?? '') : null;
+  const [, name = '', version = ''] = m ?? [];
+  if (m === null || name === source || !isValidPackageName(name) || !isValidDebianVersion(version)) {
+    return { source, sourceVersion };
+  }
+  return { source: name, sourceVersion: version, signedTemplate: { source, sourceVersion } };
+}
 
 /** The probe op id of the inventory. */
 export const INVENTORY_OP_ID = 'vulns:inventory';
@@ -77,6 +114,12 @@ export interface InstalledPackage {
   readonly source: string;
   /** The source version, e.g. `5.2.15-2` for binary `5.2.15-2+b8`; this is what fixed versions refer to. */
   readonly sourceVersion: string;
+  /**
+   * For a signed binary (`linux-image-6.1.0-26-amd64` from `linux-signed-amd64 6.1.112+1`), the signing template
+   * dpkg records as its source; `source` and `sourceVersion` then name the source it signs, from `Built-Using`
+   * (`linux 6.1.112-1`), which is what advisories name. See `builtFrom`.
+   */
+  readonly signedTemplate?: { readonly source: string; readonly sourceVersion: string };
 }
 
 /** The installed binaries of one source package. */
@@ -112,8 +155,11 @@ export interface Inventory {
 /** Checks one dpkg-query line; returns the package, or why it was refused, or null when it is not installed. */
 function parseLine(line: string): InstalledPackage | string | null {
   const fields = line.split('\t');
-  if (fields.length !== 6) return `expected 6 tab-separated fields, found ${fields.length}`;
-  const [name = '', version = '', arch = '', status = '', source = '', sourceVersion = ''] = fields;
+  // Six fields is the format before Built-Using was read; such output (saved inventories) still parses.
+  if (fields.length !== 7 && fields.length !== 6)
+    return `expected 7 tab-separated fields, found ${fields.length}`;
+  const [name = '', version = '', arch = '', status = '', source = '', sourceVersion = '', builtUsing = ''] =
+    fields;
   if (!ON_DISK.has(status)) return null;
   if (!isValidPackageName(name)) return `package name ${JSON.stringify(name)} is not a valid Debian name`;
   if (!isValidDebianVersion(version))
@@ -127,7 +173,7 @@ function parseLine(line: string): InstalledPackage | string | null {
   if (!isValidDebianVersion(srcVersion)) {
     return `source version ${JSON.stringify(srcVersion)} is not a valid Debian version`;
   }
-  return { name, version, arch, status, source: src, sourceVersion: srcVersion };
+  return { name, version, arch, status, ...builtFrom(src, srcVersion, builtUsing) };
 }
 
 /** Groups installed binaries by source package. */

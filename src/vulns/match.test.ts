@@ -131,3 +131,21 @@ test('matching can be limited to some statuses', () => {
     ['bar'],
   );
 });
+
+test('a signed kernel image is matched against linux at its Built-Using version, which keying by its own source missed', () => {
+  const line = (builtUsing: string): string =>
+    `linux-image-6.1.0-26-amd64\t6.1.112-1\tamd64\tinstalled\tlinux-signed-amd64\t6.1.112+1\t${builtUsing}`;
+  const linux = (fixedVersion: string): Map<string, Advisory[]> =>
+    new Map([['linux', [{ ...fix(fixedVersion), source: 'linux' }]]]);
+  const found = matchInventory(parseInventory(line('linux (= 6.1.112-1)')), linux('6.1.115-1'));
+  assert.deepEqual(
+    found.map((v) => [v.source, v.installedVersion, v.fixedVersion, v.binaries.map((b) => b.name)]),
+    [['linux', '6.1.112-1', '6.1.115-1', ['linux-image-6.1.0-26-amd64']]],
+  );
+  // Before Built-Using was read, the image was keyed by linux-signed-amd64, which no advisory names: nothing found.
+  assert.deepEqual(matchInventory(parseInventory(line('')), linux('6.1.115-1')), []);
+  // And the template's own version scheme would have hidden a fix in a new Debian revision: 6.1.112+1 sorts
+  // above 6.1.112-2, the linux version 6.1.112-1 below it.
+  assert.equal(compareDebianVersions('6.1.112+1', '6.1.112-2'), 1);
+  assert.equal(matchInventory(parseInventory(line('linux (= 6.1.112-1)')), linux('6.1.112-2')).length, 1);
+});

@@ -16,11 +16,30 @@ import {
   type Urgency,
 } from './types.js';
 
-/** True when a package at source version `sourceVersion` is affected by `advisory`. */
+/**
+ * True when a package at source version `sourceVersion` is affected by `advisory`: one of its explicit `versions`,
+ * or inside its range (at or above `introducedVersion`, below `fixedVersion` when fixable, at or below
+ * `lastAffectedVersion`, below one of its `limitVersions`), every comparison in Debian ordering.
+ */
 export function isAffected(sourceVersion: string, advisory: Advisory): boolean {
+  if (advisory.versions !== undefined) {
+    return advisory.versions.some((v) => compareDebianVersions(sourceVersion, v) === 0);
+  }
   if (
     advisory.introducedVersion !== undefined &&
     compareDebianVersions(sourceVersion, advisory.introducedVersion) < 0
+  ) {
+    return false;
+  }
+  if (
+    advisory.limitVersions !== undefined &&
+    !advisory.limitVersions.some((limit) => compareDebianVersions(sourceVersion, limit) < 0)
+  ) {
+    return false;
+  }
+  if (
+    advisory.lastAffectedVersion !== undefined &&
+    compareDebianVersions(sourceVersion, advisory.lastAffectedVersion) > 0
   ) {
     return false;
   }

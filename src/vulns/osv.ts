@@ -2,14 +2,23 @@
  * OSV records (https://ossf.github.io/osv-schema/) for Debian, from a directory of `.json` files or an OSV
  * `all.zip` export, normalised to the same `Advisory` as the tracker. Debian's records name the *source* package
  * in `affected[].package.name`, use the ecosystem `Debian:<version>` (e.g. `Debian:12`), and give `ECOSYSTEM`
- * ranges of `introduced`/`fixed` events in Debian version syntax; the tracker urgency, when present, is in
- * `ecosystem_specific.urgency` (or `database_specific.urgency`). Each affected interval becomes one advisory:
- * with a `fixed` event it is `fixable`, without one `no-fix-yet`; an entry with no usable range is `unknown`.
- * OSV has no notion of postponed updates, so that status never comes from here.
+ * ranges in Debian version syntax; the tracker urgency, when present, is in `ecosystem_specific.urgency` (or
+ * `database_specific.urgency`).
+ *
+ * Ranges follow the schema's evaluation rules, with Debian ordering: a range's events are sorted by version
+ * (`introduced: "0"` first; events of equal version keep the record's order) and swept into intervals. Each
+ * interval becomes one advisory: closed by `fixed` it is `fixable`, closed by `last_affected` (that version still
+ * affected) or left open it is `no-fix-yet`. A range's `limit` events (`*` meaning none) bound every interval of
+ * it. Several ranges and several `affected` entries of one package simply add advisories. An explicit `versions`
+ * list becomes one `no-fix-yet` advisory of exactly the listed versions that no interval already covers. An
+ * entry with neither an `ECOSYSTEM` range nor versions is `unknown`. A range with an invalid version or a malformed
+ * event is refused whole, since half a range could widen what it says is affected. `GIT` and `SEMVER` ranges are
+ * not evaluated (Debian records carry `ECOSYSTEM` ones). OSV has no notion of postponed updates, so that status
+ * never comes from here.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isValidDebianVersion } from '../audit/debversion.js';
+import { compareDebianVersions, isValidDebianVersion } from '../audit/debversion.js';
 import { BulwarkError } from '../errors.js';
 import {
   FEED_INVALID,
@@ -66,6 +75,84 @@ function urgencyOf(affected: JsonObject): Urgency {
   const db = affected['database_specific'];
   const raw = (isObject(eco) ? eco['urgency'] : undefined) ?? (isObject(db) ? db['urgency'] : undefined);
   return normaliseUrgency(raw);
+}
+
+/** The event kinds of an OSV range. */
+type EventKind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
+
+const EVENT_KINDS: ReadonlySet<string> = new Set<EventKind>([
+  'introduced',
+  'fixed',
+  'last_affected',
+  'limit',
+]);
+
+/** One checked range event other than `limit`; `introduced` may be `0`. */
+interface RangeEvent {
+  readonly kind: Exclude<EventKind, 'limit'>;
+  readonly version: string;
+}
+
+/** One affected interval of a range: from `introduced` (undefined: from the start) to its end, if any. */
+interface Interval {
+  readonly introduced?: string;
+  /** The first unaffected version (`0`: never affected). */
+  readonly fixed?: string;
+  /** The last affected version, itself included. */
+  readonly lastAffected?: string;
+  /** The range's limits: only versions below one of them are affected. */
+  readonly limits?: readonly string[];
+}
+
+/** Orders events by version in Debian ordering, `introduced: "0"` before everything; ties keep their order. */
+function byVersion(a: RangeEvent, b: RangeEvent): number {
+  const zeroA = a.kind === 'introduced' && a.version === '0';
+  const zeroB = b.kind === 'introduced' && b.version === '0';
+  if (zeroA || zeroB) return zeroA === zeroB ? 0 : zeroA ? -1 : 1;
+  return compareDebianVersions(a.version, b.version);
+}
+
+/**
+ * The affected intervals of one range (pure). Sweeping the sorted events is the schema's evaluation turned
+ * inside out: a version is affected when the last event at or below it (a `last_affected` counts only strictly
+ * below) is an `introduced`, so an interval opens at the first `introduced` after a close and closes at the next
+ * `fixed` or `last_affected`; a repeated `introduced` inside an open interval, or a close outside one, changes
+ * nothing. Empty intervals (fixed at or below where they start) are dropped, except `fixed: "0"`, Debian's "never
+ * affected", which is kept so that it can be counted.
+ */
+function sweep(events: readonly RangeEvent[], limits: readonly string[] | undefined): Interval[] {
+  const out: Interval[] = [];
+  const withLimits = limits === undefined ? {} : { limits };
+  let open: { introduced?: string } | undefined;
+  for (const e of [...events].sort(byVersion)) {
+    if (e.kind === 'introduced') {
+      if (open === undefined) open = e.version === '0' ? {} : { introduced: e.version };
+      continue;
+    }
+    if (open === undefined) continue;
+    if (e.kind === 'fixed') {
+      const empty =
+        e.version !== '0' &&
+        open.introduced !== undefined &&
+        compareDebianVersions(e.version, open.introduced) <= 0;
+      if (!empty) out.push({ ...open, fixed: e.version, ...withLimits });
+    } else {
+      out.push({ ...open, lastAffected: e.version, ...withLimits });
+    }
+    open = undefined;
+  }
+  if (open !== undefined) out.push({ ...open, ...withLimits });
+  return out;
+}
+
+/** True when `version` lies in `iv` (the same rules as `isAffected`). */
+function inInterval(version: string, iv: Interval): boolean {
+  if (iv.fixed === '0') return false;
+  if (iv.introduced !== undefined && compareDebianVersions(version, iv.introduced) < 0) return false;
+  if (iv.limits !== undefined && !iv.limits.some((l) => compareDebianVersions(version, l) < 0)) return false;
+  if (iv.fixed !== undefined && compareDebianVersions(version, iv.fixed) >= 0) return false;
+  if (iv.lastAffected !== undefined && compareDebianVersions(version, iv.lastAffected) > 0) return false;
+  return true;
 }
 
 /** Collects advisories from records while they are read. */
@@ -131,66 +218,104 @@ class OsvReader {
         continue;
       }
       const urgency = urgencyOf(affected);
-      const ranges = Array.isArray(affected['ranges']) ? affected['ranges'] : [];
-      let intervals = 0;
-      for (const range of ranges) {
-        if (!isObject(range) || range['type'] !== 'ECOSYSTEM' || !Array.isArray(range['events'])) continue;
-        let introduced: string | undefined;
-        let open = false;
-        for (const event of range['events']) {
-          if (!isObject(event)) continue;
-          const intro = event['introduced'];
-          const fixed = event['fixed'];
-          if (typeof intro === 'string') {
-            if (intro !== '0' && !isValidDebianVersion(intro)) {
-              this.skipped.add({
-                reason: 'invalid-version',
-                package: source,
-                id: osvId,
-                detail: `introduced ${JSON.stringify(intro)}`,
-              });
-              open = false;
-              continue;
-            }
-            introduced = intro === '0' ? undefined : intro;
-            open = true;
-          } else if (typeof fixed === 'string' && open) {
-            open = false;
-            intervals++;
-            if (fixed === '0') {
-              this.notAffected++;
-            } else if (!isValidDebianVersion(fixed)) {
-              this.skipped.add({
-                reason: 'invalid-version',
-                package: source,
-                id: osvId,
-                detail: `fixed ${JSON.stringify(fixed)}`,
-              });
-            } else {
-              this.push({
-                ...base,
-                source,
-                status: 'fixable',
-                fixedVersion: fixed,
-                urgency,
-                ...(introduced === undefined ? {} : { introducedVersion: introduced }),
-              });
-            }
-          }
-        }
-        if (open) {
-          intervals++;
-          this.push({
-            ...base,
-            source,
-            status: 'no-fix-yet',
-            urgency,
-            ...(introduced === undefined ? {} : { introducedVersion: introduced }),
-          });
-        }
+      const at = { source, id: osvId };
+      const intervals: Interval[] = [];
+      let usable = false;
+      for (const range of Array.isArray(affected['ranges']) ? affected['ranges'] : []) {
+        if (!isObject(range) || range['type'] !== 'ECOSYSTEM') continue;
+        const parsed = this.rangeEvents(range['events'], at);
+        // A refused range is reported as refused, not turned into an "unknown" advisory.
+        usable = true;
+        if (parsed === undefined) continue;
+        intervals.push(...sweep(parsed.events, parsed.limits));
       }
-      if (intervals === 0) this.push({ ...base, source, status: 'unknown', urgency });
+      const common = { ...base, source, urgency };
+      for (const iv of intervals) {
+        const bounds = {
+          ...(iv.introduced === undefined ? {} : { introducedVersion: iv.introduced }),
+          ...(iv.limits === undefined ? {} : { limitVersions: iv.limits }),
+        };
+        if (iv.fixed === '0') this.notAffected++;
+        else if (iv.fixed !== undefined)
+          this.push({ ...common, status: 'fixable', fixedVersion: iv.fixed, ...bounds });
+        else
+          this.push({
+            ...common,
+            status: 'no-fix-yet',
+            ...bounds,
+            ...(iv.lastAffected === undefined ? {} : { lastAffectedVersion: iv.lastAffected }),
+          });
+      }
+      const listed = this.listedVersions(affected['versions'], at);
+      if (listed !== undefined) {
+        usable = true;
+        // Versions a range already reports add nothing; the rest are affected with no fix this record names.
+        const rest = listed.filter((v) => !intervals.some((iv) => inInterval(v, iv)));
+        if (rest.length > 0) this.push({ ...common, status: 'no-fix-yet', versions: rest });
+      }
+      if (!usable) this.push({ ...common, status: 'unknown' });
     }
+  }
+
+  /**
+   * The events of one range, checked: each event has exactly one of `introduced`, `fixed`, `last_affected` and
+   * `limit`, with a valid Debian version (`introduced` may be `0`, `limit` may be `*`). Undefined, with the
+   * reason recorded, when any event is not.
+   */
+  private rangeEvents(
+    raw: unknown,
+    at: { readonly source: string; readonly id: string },
+  ): { events: RangeEvent[]; limits: string[] | undefined } | undefined {
+    const refuse = (reason: 'invalid-version' | 'malformed-entry', detail: string): undefined => {
+      this.skipped.add({ reason, package: at.source, id: at.id, detail });
+      return undefined;
+    };
+    if (!Array.isArray(raw)) return refuse('malformed-entry', 'a range without an "events" list');
+    const events: RangeEvent[] = [];
+    const limits: string[] = [];
+    let unlimited = false;
+    for (const event of raw) {
+      const keys = isObject(event) ? Object.keys(event).filter((k) => EVENT_KINDS.has(k)) : [];
+      const kind = keys[0] as EventKind | undefined;
+      if (!isObject(event) || kind === undefined || keys.length !== 1) {
+        return refuse(
+          'malformed-entry',
+          `range event ${JSON.stringify(event)}: expected exactly one of ${[...EVENT_KINDS].join(', ')}`,
+        );
+      }
+      const version = event[kind];
+      const special = (kind === 'introduced' && version === '0') || (kind === 'limit' && version === '*');
+      if (typeof version !== 'string' || (!special && !isValidDebianVersion(version))) {
+        return refuse('invalid-version', `${kind} ${JSON.stringify(version)}`);
+      }
+      if (kind === 'limit') {
+        if (version === '*') unlimited = true;
+        else limits.push(version);
+      } else {
+        events.push({ kind, version });
+      }
+    }
+    return { events, limits: unlimited || limits.length === 0 ? undefined : limits };
+  }
+
+  /** The valid versions of an `affected[].versions` list; undefined when there is no list. */
+  private listedVersions(
+    raw: unknown,
+    at: { readonly source: string; readonly id: string },
+  ): string[] | undefined {
+    if (!Array.isArray(raw) || raw.length === 0) return undefined;
+    const out: string[] = [];
+    for (const v of raw) {
+      if (typeof v === 'string' && isValidDebianVersion(v)) out.push(v);
+      else
+        this.skipped.add({
+          reason: 'invalid-version',
+          package: at.source,
+          id: at.id,
+          detail: `listed version ${JSON.stringify(v)}`,
+        });
+    }
+    return out.length === 0 ? undefined : out;
   }
 
   /** The index of everything read. */

@@ -106,6 +106,10 @@ export function findingResult(f: Finding, host: string): AuditResult {
       installed: f.installedVersion,
       ...(f.fixedVersion === undefined ? {} : { fixed: f.fixedVersion }),
       binaries: f.binaries.map((b) => `${b.name}:${b.arch}`),
+      ...(f.idOrigins === undefined || Object.keys(f.idOrigins).length === 0
+        ? {}
+        : { 'cve-origins': f.ids.map((id) => `${id}=${(f.idOrigins?.[id] ?? []).join('+')}`) }),
+      ...(f.changelog === undefined ? {} : { changelog: `${f.changelog.binary} ${f.changelog.version}` }),
     },
     refs: [
       {

@@ -4,9 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useTestHost } from '../testing/host.js';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   addSecurityMirror,
   bookwormFeedFixture,
+  ensureSecurityMirror,
   securityMirrorPackages,
 } from '../testing/security-mirror.js';
 import { parseInventory } from './inventory.js';
@@ -33,6 +37,7 @@ Inst liblzma5 [5.4.1-1] (5.4.1-1+deb12u2 Debian-Security:12/oldstable-security [
 Inst base-files [12.4+deb12u11] (12.4+deb12u15 Debian:12.15/oldstable [amd64])
 Inst libc6:i386 [2.36-9+deb12u9] (2.36-9+deb12u13 Debian-Security:12/bookworm-security [i386])
 Inst newpkg (1.0-1 Debian:12.15/oldstable [all])
+Inst noversion [1.0-1] (1.0-2 Debian-Security:bookworm-security [all])
 Inst evil;rm [1.0] (2.0 Debian-Security:12/oldstable-security [amd64])
 Conf libgcrypt20 (1.10.1-3+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security [amd64])
 `;
@@ -47,6 +52,7 @@ test('apt simulation parsing reads each Inst line with versions, origins and whe
       ['base-files', '', '12.4+deb12u11', '12.4+deb12u15', false],
       ['libc6', 'i386', '2.36-9+deb12u9', '2.36-9+deb12u13', true],
       ['newpkg', '', '', '1.0-1', false],
+      ['noversion', '', '1.0-1', '1.0-2', true],
     ],
   );
   assert.deepEqual(p[0]?.origins, [
@@ -126,6 +132,36 @@ function byName(findings: readonly Finding[], source: string): Finding {
   assert.ok(f !== undefined, `a finding for ${source}`);
   return f;
 }
+
+test("a signed kernel finding is reported under linux, and its fix availability read from the candidates' Built-Using", () => {
+  const inventory = parseInventory(
+    [
+      'linux-image-amd64\t6.1.112-1\tamd64\tinstalled\tlinux-signed-amd64\t6.1.112+1\tlinux (= 6.1.112-1)',
+      'linux-libc-dev\t6.1.112-1\tamd64\tinstalled\tlinux\t6.1.112-1\t',
+    ].join('\n'),
+  );
+  const candidates = (signed: string): string =>
+    `Package: linux-image-amd64\nArchitecture: amd64\nVersion: ${signed.replace('+', '-')}\nSource: linux-signed-amd64 (${signed})\nBuilt-Using: linux (= ${signed.replace('+', '-')})\n\nPackage: linux-libc-dev\nArchitecture: amd64\nVersion: 6.1.115-1\nSource: linux\n`;
+  const look = (signed: string, fixedVersion = '6.1.115-1'): Finding => {
+    const index = new Map([['linux', [adv('linux', 'CVE-2026-9001', { fixedVersion })]]]);
+    const observed = { inventory, candidates: parseCandidates(candidates(signed)), aptProblems: [] };
+    return byName(assessHost(observed, index), 'linux');
+  };
+  const f = look('6.1.115+1');
+  assert.deepEqual(
+    f.binaries.map((b) => [b.name, b.candidateSourceVersion]),
+    [
+      ['linux-image-amd64', '6.1.115-1'],
+      ['linux-libc-dev', '6.1.115-1'],
+    ],
+  );
+  assert.equal(f.installedVersion, '6.1.112-1');
+  assert.equal(f.binaries[0]?.signedTemplate, 'linux-signed-amd64');
+  assert.equal(f.fix, 'available');
+  assert.equal(look('6.1.112+3').fix, 'not in configured sources');
+  // The template's version 6.1.115+1 sorts above linux 6.1.115-2; the signed code (linux 6.1.115-1) is older.
+  assert.equal(look('6.1.115+1', '6.1.115-2').fix, 'not in configured sources');
+});
 
 test('a binary with its own epoch is matched by its source version, not hidden by its binary version', () => {
   const f = byName(assessHost(observation(CANDIDATES), INDEX), 'util-linux');
@@ -259,4 +295,52 @@ test('a scan with advisories for another release reports a host error instead of
   assert.equal(scan.host.error?.code, 'BULWARK_FEED_INVALID');
   assert.match(scan.host.error?.message ?? '', /trixie.*bookworm/);
   assert.deepEqual(scan.results, []);
+});
+
+/** The CVE ids of the mirror's candidate changelog of `binary` above the `installed` entry, read with shell tools. */
+async function mirrorChangelogIds(binary: string, source: string, installed: string): Promise<string[]> {
+  const dir = await ensureSecurityMirror();
+  const deb = readdirSync(dir).find((f) => f.startsWith(`${binary}_`) && f.endsWith('.deb'));
+  assert.ok(deb !== undefined, `the mirror has ${binary}`);
+  const r = spawnSync(
+    '/bin/sh',
+    [
+      '-c',
+      'dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/share/doc/$2/changelog.Debian.gz" | gzip -dc | awk -v h="$3 ($4)" \'index($0, h) == 1 { exit } { print }\' | grep -oE "CVE-[0-9]+-[0-9]+" | sort -u',
+      'sh',
+      join(dir, deb),
+      binary,
+      source,
+      installed,
+    ],
+    { encoding: 'utf8' },
+  );
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+test("with changelogs, a scan names the CVE ids of each security update's new changelog entries, in one more round trip", async (t) => {
+  const host = await useTestHost(t);
+  await addSecurityMirror(host);
+  const tmpBefore = (await host.sh('ls -A /tmp')).stdout.toString();
+  const scan = await scanHost(host.transport, { changelogs: true });
+  assert.equal(scan.host.error, undefined);
+  assert.equal(scan.host.roundTrips, 2);
+  const installed = (await securityMirrorPackages()).find((p) => p.name === 'openssl')?.installed ?? '';
+  const expected = await mirrorChangelogIds('openssl', 'openssl', installed);
+  assert.ok(expected.length > 0, "the mirror's openssl update names CVE ids");
+  const ssl = byName(scan.findings, 'openssl');
+  assert.deepEqual(ssl.ids, expected);
+  assert.equal(ssl.status, 'security-update');
+  assert.deepEqual(ssl.origins, ['apt-security', 'changelog']);
+  assert.deepEqual(ssl.changelog?.binary, 'openssl');
+  for (const f of scan.findings) {
+    assert.ok(f.changelog !== undefined, `the changelog of ${f.source} was read`);
+    assert.equal(f.origins.includes('changelog'), f.ids.length > 0);
+  }
+  assert.deepEqual(scan.warnings, []);
+  assert.equal((await host.sh('ls -A /tmp')).stdout.toString(), tmpBefore);
+  // Without the option nothing is fetched: one round trip, no ids.
+  const plain = await scanHost(host.transport);
+  assert.equal(plain.host.roundTrips, 1);
+  assert.deepEqual(byName(plain.findings, 'openssl').ids, []);
 });

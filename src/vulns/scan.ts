@@ -5,7 +5,8 @@
  * *source* version of every installed binary. The inventory is then matched against advisories (tracker, OSV) and
  * each vulnerable source package becomes a `Finding`: installed and fixed versions, ids, urgency, and whether
  * the fix is available from the host's configured sources (candidate source version at or above the fixed one).
- * Parsing and assessment are pure and shared with the `securityUpdates` resource; `scanHost` adds the I/O.
+ * Parsing and assessment are pure and shared with the `securityUpdates` resource; `scanHost` adds the I/O, and on
+ * request a second round trip that reads the CVE ids from the candidates' changelogs (changelog.ts).
  */
 import { compareDebianVersions, isValidDebianVersion } from '../audit/debversion.js';
 import type { AuditHost } from '../audit/types.js';
@@ -13,7 +14,8 @@ import { runProbe } from '../engine/probe.js';
 import { BulwarkError, isBulwarkError } from '../errors.js';
 import type { Facts, ProbeOp, ProbeRequest, ProbeResult, ProbeResults } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
-import { INVENTORY_OP_ID, inventoryOp, readInventory, type Inventory } from './inventory.js';
+import { builtFrom, INVENTORY_OP_ID, inventoryOp, readInventory, type Inventory } from './inventory.js';
+import { fetchChangelogs, type ChangelogIds } from './changelog.js';
 import { matchInventory } from './match.js';
 import { findingResult } from './report.js';
 import {
@@ -51,14 +53,15 @@ export const APT_SIMULATE_ARGV: readonly string[] = [
 ];
 
 /**
- * apt's candidate record of every installed binary, reduced to the four fields that matter. A fixed script with no
+ * apt's candidate record of every installed binary, reduced to the five fields that matter. A fixed script with no
  * values in it: the package names flow from dpkg-query to apt-cache through a pipe, never through a shell word.
- * The candidate's `Source:` field gives the candidate *source* version, which is what fixed versions refer to.
+ * The candidate's `Source:` field gives the candidate *source* version, which is what fixed versions refer to;
+ * `Built-Using` gives it for signed binaries (see `builtFrom`).
  */
 export const APT_CANDIDATES_SCRIPT = `dpkg-query -W -f '\${db:Status-Status} \${binary:Package}\\n' |
   awk '$1 != "not-installed" && $1 != "config-files" { print $2 }' |
   LC_ALL=C xargs -r apt-cache show --no-all-versions 2>/dev/null |
-  grep -E '^(Package|Architecture|Version|Source):|^$'
+  grep -E '^(Package|Architecture|Version|Source|Built-Using):|^$'
 exit 0
 `;
 
@@ -108,11 +111,14 @@ export function isSecurityOrigin(o: UpgradeOrigin): boolean {
 
 const INST = /^Inst (\S+)(?: \[([^\]\s]+)\])? \((\S+) (.*?) ?\[([^\]]+)\]\)/;
 
-/** Parses one origin list such as `Debian:12.15/oldstable, Debian-Security:12/oldstable-security`. */
+/**
+ * Parses one origin list such as `Debian:12.15/oldstable, Debian-Security:12/oldstable-security`. A release
+ * without a `Version` field is printed without one: `Debian-Security:bookworm-security`.
+ */
 function parseOrigins(text: string): UpgradeOrigin[] {
   const out: UpgradeOrigin[] = [];
   for (const part of text.split(',')) {
-    const m = /^\s*([^:\s]*):([^/\s]*)\/(\S*)\s*$/.exec(part);
+    const m = /^\s*([^:\s]*):(?:([^/\s]*)\/)?(\S*)\s*$/.exec(part);
     if (m !== null) out.push({ label: m[1] ?? '', version: m[2] ?? '', archive: m[3] ?? '' });
   }
   return out;
@@ -151,9 +157,12 @@ export interface Candidate {
   readonly arch: string;
   /** The candidate binary version. */
   readonly version: string;
-  /** The source package the candidate is built from. */
+  /** The source package the candidate is built from (for a signed binary: the source it signs). */
   readonly source: string;
-  /** The candidate's source version (from `Source: name (version)`, else the binary version). */
+  /**
+   * The candidate's source version (from `Source: name (version)`, else the binary version; for a signed binary
+   * the version in its `Built-Using`).
+   */
   readonly sourceVersion: string;
 }
 
@@ -171,9 +180,10 @@ export function parseCandidates(text: string): Map<string, Candidate> {
     if (!isValidPackageName(name) || !isValidDebianVersion(version) || !/^[a-z0-9][a-z0-9-]*$/.test(arch))
       return;
     const m = /^(\S+)(?:\s+\((\S+)\))?$/.exec(fields.get('Source') ?? name);
-    const source = m?.[1] ?? name;
-    const sourceVersion = m?.[2] ?? version;
-    if (!isValidPackageName(source) || !isValidDebianVersion(sourceVersion)) return;
+    const ownSource = m?.[1] ?? name;
+    const ownVersion = m?.[2] ?? version;
+    if (!isValidPackageName(ownSource) || !isValidDebianVersion(ownVersion)) return;
+    const { source, sourceVersion } = builtFrom(ownSource, ownVersion, fields.get('Built-Using') ?? '');
     out.set(`${name}:${arch}`, { name, arch, version, source, sourceVersion });
   };
   let fields = new Map<string, string>();
@@ -249,6 +259,8 @@ export interface FindingBinary {
   readonly candidate?: string;
   /** The candidate's source version, when known. */
   readonly candidateSourceVersion?: string;
+  /** For a signed binary, the signing template dpkg records as its source (`linux-signed-amd64`). */
+  readonly signedTemplate?: string;
 }
 
 /** One vulnerable source package on one host. */
@@ -270,8 +282,16 @@ export interface Finding {
   readonly fix: FixAvailability;
   /** The pending upgrades from a security suite among its binaries (binary name -> candidate version). */
   readonly securityUpdates: Readonly<Record<string, string>>;
-  /** Where the evidence came from: `debian-tracker`, `osv`, `apt-security`. */
+  /** Where the evidence came from: `debian-tracker`, `osv`, `apt-security`, `changelog`. */
   readonly origins: readonly string[];
+  /** Where each id came from (`debian-tracker`, `osv`, `changelog`), when any id is known. */
+  readonly idOrigins?: Readonly<Record<string, readonly string[]>>;
+  /** The candidate changelog that was read for this source (`--changelogs`), with the ids its new entries name. */
+  readonly changelog?: {
+    readonly binary: string;
+    readonly version: string;
+    readonly ids: readonly string[];
+  };
 }
 
 /** Options of `assessHost`. */
@@ -321,6 +341,7 @@ export function assessHost(
         arch: b.arch,
         version: b.version,
         ...(c === undefined ? {} : { candidate: c.version, candidateSourceVersion: c.sourceVersion }),
+        ...(b.signedTemplate === undefined ? {} : { signedTemplate: b.signedTemplate.source }),
       };
     });
     let fix: FixAvailability;
@@ -343,6 +364,11 @@ export function assessHost(
     }
     const origins = [...new Set(v.advisories.map((a) => a.advisory.origin as string))];
     if (Object.keys(securityUpdates).length > 0) origins.push('apt-security');
+    const idOrigins: Record<string, string[]> = {};
+    for (const { advisory } of v.advisories) {
+      const list = (idOrigins[advisory.id] ??= []);
+      if (!list.includes(advisory.origin)) list.push(advisory.origin);
+    }
     findings.set(v.source, {
       source: v.source,
       installedVersion: v.installedVersion,
@@ -354,6 +380,7 @@ export function assessHost(
       fix,
       securityUpdates,
       origins,
+      idOrigins,
     });
   }
   // Pending security upgrades no feed explained: each installed binary's source is the finding's key.
@@ -376,6 +403,7 @@ export function assessHost(
       version: pkg.version,
       candidate: p.candidate,
       ...(c === undefined ? {} : { candidateSourceVersion: c.sourceVersion }),
+      ...(pkg.signedTemplate === undefined ? {} : { signedTemplate: pkg.signedTemplate.source }),
     });
     entry.updates[pkg.name] = p.candidate;
     if (compareDebianVersions(pkg.sourceVersion, entry.installed) < 0) entry.installed = pkg.sourceVersion;
@@ -399,6 +427,34 @@ export function assessHost(
     });
   }
   return [...findings.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+}
+
+/**
+ * Adds the CVE ids that candidate changelogs name to the findings of their sources (pure): ids are merged and
+ * sorted, each id's origins gain `changelog`, and the finding records which changelog was read.
+ */
+export function addChangelogIds(
+  findings: readonly Finding[],
+  changelogs: ReadonlyMap<string, ChangelogIds>,
+): Finding[] {
+  return findings.map((f) => {
+    const cl = changelogs.get(f.source);
+    if (cl === undefined) return f;
+    const idOrigins: Record<string, string[]> = {};
+    for (const [id, list] of Object.entries(f.idOrigins ?? {})) idOrigins[id] = [...list];
+    for (const id of cl.ids) {
+      const list = (idOrigins[id] ??= []);
+      if (!list.includes('changelog')) list.push('changelog');
+    }
+    return {
+      ...f,
+      ids: [...new Set([...f.ids, ...cl.ids])].sort(),
+      origins:
+        cl.ids.length > 0 && !f.origins.includes('changelog') ? [...f.origins, 'changelog'] : f.origins,
+      idOrigins,
+      changelog: { binary: cl.binary, version: cl.version, ids: cl.ids },
+    };
+  });
 }
 
 /** Merges advisory indexes (tracker, OSV) into one; advisories of one source keep their order. */
@@ -434,6 +490,13 @@ export interface ScanOptions extends AssessOptions {
   readonly release?: string;
   /** Read installed packages from this dpkg database instead of the system's; apt is then not asked. */
   readonly admindir?: string;
+  /**
+   * Also read the changelogs of the security suite's pending upgrades for the CVE ids they fix: one more round
+   * trip, which downloads one candidate `.deb` per source unless apt's cache has it (see `fetchChangelogs`).
+   * Ignored with `admindir`.
+   * @default false
+   */
+  readonly changelogs?: boolean;
   /** The host name in results. @default the host's own name for `local`, else the target */
   readonly host?: string;
   readonly signal?: AbortSignal;
@@ -497,6 +560,16 @@ export async function scanHost(transport: Transport, options: ScanOptions = {}):
       index,
       options.statuses === undefined ? {} : { statuses: options.statuses },
     );
+    if (options.changelogs === true && observation.pending !== undefined) {
+      const changelogs = await fetchChangelogs(
+        transport,
+        observation.inventory,
+        observation.pending,
+        options.signal === undefined ? {} : { signal: options.signal },
+      );
+      warnings.push(...changelogs.problems);
+      findings = addChangelogIds(findings, changelogs.bySource);
+    }
   } catch (e) {
     error = { code: isBulwarkError(e) ? e.code : 'BULWARK_PROBE_FAILED', message: message(e) };
   }

@@ -68,6 +68,21 @@ export interface Advisory {
   readonly fixedVersion?: string;
   /** Versions below this one are not affected (OSV `introduced`); absent when every earlier version is. */
   readonly introducedVersion?: string;
+  /**
+   * The last affected version, itself included (OSV `last_affected`): later versions are not affected, but no
+   * fixed version is known. Only on `no-fix-yet` advisories.
+   */
+  readonly lastAffectedVersion?: string;
+  /**
+   * Only versions below at least one of these are affected (OSV `limit` events of the range); absent when the
+   * range has no limit or an unlimited one (`*`).
+   */
+  readonly limitVersions?: readonly string[];
+  /**
+   * Exactly these versions are affected (OSV `affected[].versions`), compared in Debian ordering (`1.0-1` equals
+   * `0:1.0-1`); when present, the range fields above are absent.
+   */
+  readonly versions?: readonly string[];
   readonly urgency: Urgency;
   /** Present exactly when `status` is `postponed`. */
   readonly postponedReason?: PostponedReason;
