@@ -14,7 +14,8 @@ import { generate } from './gen-tracker-feed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const cli = join(root, 'bin', 'bulwark.js');
+// The installed command (bin/bulwark), started the way a shell starts it.
+const cli = join(root, 'bin', 'bulwark');
 const runs = Number(process.env['BENCH_RUNS'] ?? 21);
 const work = process.env['BENCH_DIR'] ?? join(tmpdir(), 'bulwark-bench-vulns');
 
@@ -79,7 +80,7 @@ const args = [
 ];
 const vulns = () => {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cli, ...args], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });

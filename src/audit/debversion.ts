@@ -80,7 +80,14 @@ function parseOrExplain(v: string): DebianVersion | string {
  * Splits a Debian version `[epoch:]upstream[-revision]` into its parts.
  * @throws BulwarkError `BULWARK_RESOURCE_INVALID` when `v` is not a valid version (see the header for the rules).
  */
+// Matching compares the same few versions thousands of times (one installed version against every advisory of
+// its source), so valid parses are remembered; the memo is dropped whole when it grows past its bound.
+const MEMO_LIMIT = 20_000;
+const memo = new Map<string, DebianVersion>();
+
 export function parseDebianVersion(v: string): DebianVersion {
+  const known = memo.get(v);
+  if (known !== undefined) return known;
   const parsed = parseOrExplain(v);
   if (typeof parsed === 'string') {
     throw new BulwarkError(
@@ -88,12 +95,14 @@ export function parseDebianVersion(v: string): DebianVersion {
       `Debian version ${JSON.stringify(v)} is invalid: ${parsed}.`,
     );
   }
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(v, parsed);
   return parsed;
 }
 
 /** True when `v` is a Debian version that `parseDebianVersion` accepts. */
 export function isValidDebianVersion(v: string): boolean {
-  return typeof parseOrExplain(v) !== 'string';
+  return memo.has(v) || typeof parseOrExplain(v) !== 'string';
 }
 
 /** True when the character code is an ASCII digit. */

@@ -356,3 +356,44 @@ test('runProbe facts through a plain chroot: the root is Debian bookworm and the
   assert.equal(facts.osCodename, 'bookworm');
   assert.equal(facts.liveKernel, false);
 });
+
+test('mergeable commands sharing a script run in one process and return exactly what each would alone', async () => {
+  const script = `case $1 in
+  a) printf 'x|y\\n\\n' ;;
+  b) printf '\\303\\274|'; echo noise >&2; exit 3 ;;
+  c) ;;
+  *) printf '%s' "$1" ;;
+esac`;
+  const args = ['a', 'b', 'c', "it's $(x) | `y`"];
+  const op = (arg: string, mergeable: boolean): ProbeOp => ({
+    kind: 'exec',
+    argv: ['/bin/sh', '-c', script, 'sh', arg],
+    timeoutSec: 10,
+    mergeable,
+  });
+  const merged = new Map(args.map((a, i) => [`m${i}`, op(a, true)]));
+  const alone = new Map(args.map((a, i) => [`m${i}`, op(a, false)]));
+  const script1 = buildProbeScript(merged);
+  assert.equal(script1.match(/^X /gm)?.length, 1, 'one merged command');
+  const transport = new LocalTransport();
+  const together = await runProbe(transport, merged);
+  const separate = await runProbe(transport, alone);
+  for (const id of merged.keys()) {
+    const a = together.results.get(id);
+    const b = separate.results.get(id);
+    assert.deepEqual([a?.exitCode, a?.stdout], [b?.exitCode, b?.stdout], id);
+  }
+  assert.deepEqual(together.results.get('m1')?.stdout, Buffer.from('ü|'));
+  assert.equal(together.results.get('m3')?.stdout.toString(), "it's $(x) | `y`");
+});
+
+test('a merged run that times out fails each of its commands with the timeout', async () => {
+  const ops = new Map<string, ProbeOp>(
+    ['1', '2'].map((a) => [
+      `t${a}`,
+      { kind: 'exec', argv: ['/bin/sh', '-c', 'sleep 5', 'sh', a], timeoutSec: 0.5, mergeable: true },
+    ]),
+  );
+  const { results } = await runProbe(new LocalTransport(), ops);
+  assert.deepEqual([results.get('t1')?.exitCode, results.get('t2')?.exitCode], [124, 124]);
+});

@@ -50,17 +50,94 @@ export function buildProbeScript(ops: ReadonlyMap<string, ProbeOp>): string {
   return [PRELUDE, ...probeLines(ops)].join('\n') + '\n';
 }
 
+// Runs one fixed script ($1) once per remaining argument, each in a subshell of this one shell, and prints for
+// each '<index> <exit code> <byte length>' and a newline, then exactly that many bytes of its stdout (the '|'
+// sentinel keeps trailing newlines; LC_ALL=C makes the length count bytes). Its stderr is dropped.
+const MERGED_SCRIPT = `LC_ALL=C; export LC_ALL; s=$1; shift; k=0
+for a do
+  o=$( ( set -- "$a"; eval "$s" ) 2>/dev/null; printf '|%s' "$?")
+  r=\${o##*|}; o=\${o%|*}
+  printf '%s %s %s\\n%s' "$k" "$r" "\${#o}" "$o"
+  k=$((k + 1))
+done`;
+
+/** Mergeable exec ops that share a script and timeout, two or more, keyed by the id of their merged op. */
+export function mergedGroups(
+  ops: ReadonlyMap<string, ProbeOp>,
+): Map<string, { ids: string[]; argv: string[]; timeoutSec: number }> {
+  const byShape = new Map<string, { ids: string[]; script: string; args: string[]; timeoutSec: number }>();
+  for (const [id, op] of ops) {
+    if (op.kind !== 'exec' || op.mergeable !== true || op.argv.length !== 5) continue;
+    const [shell, dashC, script, zero, arg] = op.argv;
+    if (shell !== '/bin/sh' || dashC !== '-c' || zero !== 'sh' || script === undefined || arg === undefined)
+      continue;
+    const shape = `${op.timeoutSec ?? 0}\0${script}`;
+    const group = byShape.get(shape) ?? { ids: [], script, args: [], timeoutSec: op.timeoutSec ?? 0 };
+    group.ids.push(id);
+    group.args.push(arg);
+    byShape.set(shape, group);
+  }
+  const groups = new Map<string, { ids: string[]; argv: string[]; timeoutSec: number }>();
+  let k = 0;
+  for (const g of byShape.values()) {
+    if (g.ids.length < 2) continue;
+    groups.set(`merged:${k++}`, {
+      ids: g.ids,
+      argv: ['/bin/sh', '-c', MERGED_SCRIPT, 'sh', g.script, ...g.args],
+      timeoutSec: g.timeoutSec,
+    });
+  }
+  return groups;
+}
+
+/** Splits a merged op's record into the results of its ops. */
+function splitMerged(ids: readonly string[], merged: ProbeResult): Map<string, ProbeResult> {
+  const out = new Map<string, ProbeResult>();
+  const buf = merged.stdout;
+  let at = 0;
+  while (at < buf.length) {
+    const nl = buf.indexOf(10, at);
+    if (nl < 0) break;
+    const m = /^(\d+) (\d+) (\d+)$/.exec(buf.subarray(at, nl).toString('latin1'));
+    if (m === null) break;
+    const length = Number(m[3]);
+    const id = ids[Number(m[1])];
+    if (id !== undefined) {
+      out.set(id, {
+        exitCode: Number(m[2]),
+        stdout: buf.subarray(nl + 1, nl + 1 + length),
+        stderr: Buffer.alloc(0),
+      });
+    }
+    at = nl + 1 + length;
+  }
+  // Ops the merged run never reached (it timed out or was killed) share its failure.
+  for (const id of ids) {
+    if (!out.has(id))
+      out.set(id, {
+        exitCode: merged.exitCode === 0 ? 1 : merged.exitCode,
+        stdout: Buffer.alloc(0),
+        stderr: merged.stderr,
+      });
+  }
+  return out;
+}
+
 /** The probe's commands for `ops`, to follow PRELUDE; they end with `Z`, which prints the commands' records. */
 export function probeLines(ops: ReadonlyMap<string, ProbeOp>): string[] {
   const lines: string[] = [];
   const statPaths = new Set<string>();
   const readPaths = new Set<string>();
+  const merged = mergedGroups(ops);
+  const inGroup = new Set([...merged.values()].flatMap((g) => g.ids));
+  for (const [id, g] of merged) lines.push(`X ${quote(id)} ${g.timeoutSec} ${quoteArgv(g.argv)}`);
   for (const [id, op] of ops) {
     if (/[\n\r]/.test(id)) {
       throw new BulwarkError('BULWARK_USAGE', `probe op id ${JSON.stringify(id)} holds a line break`);
     }
     switch (op.kind) {
       case 'exec':
+        if (inGroup.has(id)) break;
         lines.push(`X ${quote(id)} ${op.timeoutSec ?? 0} ${quoteArgv(op.argv)}`);
         break;
       case 'stat':
@@ -207,9 +284,16 @@ const MISSING: ProbeResult = { exitCode: 3, stdout: Buffer.alloc(0), stderr: Buf
 /** Matches parsed output back to ops: the result of each op by id. Exported for tests. */
 export function resultsFor(ops: ReadonlyMap<string, ProbeOp>, out: ProbeOutput): Map<string, ProbeResult> {
   const results = new Map<string, ProbeResult>();
+  const split = new Map<string, ProbeResult>();
+  for (const [mid, g] of mergedGroups(ops)) {
+    const r = out.execs.get(mid);
+    if (r === undefined)
+      throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe returned no result for ${mid}`);
+    for (const [id, result] of splitMerged(g.ids, r)) split.set(id, result);
+  }
   for (const [id, op] of ops) {
     if (op.kind === 'exec') {
-      const r = out.execs.get(id);
+      const r = split.get(id) ?? out.execs.get(id);
       if (r === undefined) {
         throw new BulwarkError('BULWARK_PROBE_FAILED', `the probe returned no result for ${id}`);
       }

@@ -165,6 +165,7 @@ export function serviceProbe(name: string): ProbeOp {
     kind: 'exec',
     argv: ['/bin/sh', '-c', SERVICE_PROBE_SCRIPT, 'sh', serviceKey(name)],
     timeoutSec: PROBE_TIMEOUT_SEC,
+    mergeable: true,
   };
 }
 

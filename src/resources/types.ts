@@ -29,8 +29,17 @@ export type ProbeOp =
   | { readonly kind: 'stat'; readonly path: string }
   /** stat plus the content of a regular file. */
   | { readonly kind: 'file'; readonly path: string }
-  /** One command given as argv, with a timeout in seconds. */
-  | { readonly kind: 'exec'; readonly argv: readonly string[]; readonly timeoutSec?: number };
+  /**
+   * One command given as argv, with a timeout in seconds. `mergeable`: the argv is `['/bin/sh', '-c', SCRIPT,
+   * 'sh', ARG]` with a fixed SCRIPT that reads only `$1`, so the probe may run it for many ARGs in one process (one
+   * subshell each) instead of one process each; the timeout then bounds them together.
+   */
+  | {
+      readonly kind: 'exec';
+      readonly argv: readonly string[];
+      readonly timeoutSec?: number;
+      readonly mergeable?: boolean;
+    };
 
 /** The result of one probe op. */
 export interface ProbeResult {

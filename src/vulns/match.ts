@@ -100,14 +100,25 @@ function matchSource(
   statuses: ReadonlySet<AdvisoryStatus>,
 ): VulnerableSource | undefined {
   const matched: MatchedAdvisory[] = [];
-  const affected = new Set<InstalledPackage>();
+  // Binaries of one source nearly always share one source version: decide each advisory once per version, and
+  // share one label list per version among the advisories that hit it.
+  const versions = [...new Set(binaries.map((b) => b.sourceVersion))];
+  const labelsOf = new Map(
+    versions.map((v) => [v, binaries.filter((b) => b.sourceVersion === v).map((b) => `${b.name}:${b.arch}`)]),
+  );
+  const hitVersions = new Set<string>();
   for (const advisory of advisories) {
     if (!statuses.has(advisory.status)) continue;
-    const hit = binaries.filter((b) => isAffected(b.sourceVersion, advisory));
+    const hit = versions.filter((v) => isAffected(v, advisory));
     if (hit.length === 0) continue;
-    for (const b of hit) affected.add(b);
-    matched.push({ advisory, binaries: hit.map((b) => `${b.name}:${b.arch}`) });
+    for (const v of hit) hitVersions.add(v);
+    const labels =
+      hit.length === 1
+        ? (labelsOf.get(hit[0] as string) ?? [])
+        : binaries.filter((b) => hit.includes(b.sourceVersion)).map((b) => `${b.name}:${b.arch}`);
+    matched.push({ advisory, binaries: labels });
   }
+  const affected = new Set(binaries.filter((b) => hitVersions.has(b.sourceVersion)));
   if (matched.length === 0) return undefined;
   const counts: Record<AdvisoryStatus, number> = { fixable: 0, 'no-fix-yet': 0, postponed: 0, unknown: 0 };
   let fixedVersion: string | undefined;
