@@ -21,34 +21,43 @@ import {
  * or inside its range (at or above `introducedVersion`, below `fixedVersion` when fixable, at or below
  * `lastAffectedVersion`, below one of its `limitVersions`), every comparison in Debian ordering.
  */
-export function isAffected(sourceVersion: string, advisory: Advisory): boolean {
+export function isAffected(
+  sourceVersion: string,
+  advisory: Advisory,
+  compare: (other: string) => number = versionComparer(sourceVersion),
+): boolean {
   if (advisory.versions !== undefined) {
-    return advisory.versions.some((v) => compareDebianVersions(sourceVersion, v) === 0);
+    return advisory.versions.some((v) => compare(v) === 0);
   }
-  if (
-    advisory.introducedVersion !== undefined &&
-    compareDebianVersions(sourceVersion, advisory.introducedVersion) < 0
-  ) {
+  if (advisory.introducedVersion !== undefined && compare(advisory.introducedVersion) < 0) {
     return false;
   }
-  if (
-    advisory.limitVersions !== undefined &&
-    !advisory.limitVersions.some((limit) => compareDebianVersions(sourceVersion, limit) < 0)
-  ) {
+  if (advisory.limitVersions !== undefined && !advisory.limitVersions.some((limit) => compare(limit) < 0)) {
     return false;
   }
-  if (
-    advisory.lastAffectedVersion !== undefined &&
-    compareDebianVersions(sourceVersion, advisory.lastAffectedVersion) > 0
-  ) {
+  if (advisory.lastAffectedVersion !== undefined && compare(advisory.lastAffectedVersion) > 0) {
     return false;
   }
   if (advisory.status === 'fixable') {
-    return (
-      advisory.fixedVersion !== undefined && compareDebianVersions(sourceVersion, advisory.fixedVersion) < 0
-    );
+    return advisory.fixedVersion !== undefined && compare(advisory.fixedVersion) < 0;
   }
   return true;
+}
+
+/**
+ * Compares `version` with others, remembering each answer: a source's advisories name the same few fixed
+ * versions over and over (one upload fixes many CVEs).
+ */
+export function versionComparer(version: string): (other: string) => number {
+  const known = new Map<string, number>();
+  return (other) => {
+    let r = known.get(other);
+    if (r === undefined) {
+      r = compareDebianVersions(version, other);
+      known.set(other, r);
+    }
+    return r;
+  };
 }
 
 /** One advisory that applies to an installed source package. */
@@ -107,9 +116,10 @@ function matchSource(
     versions.map((v) => [v, binaries.filter((b) => b.sourceVersion === v).map((b) => `${b.name}:${b.arch}`)]),
   );
   const hitVersions = new Set<string>();
+  const comparers = new Map(versions.map((v) => [v, versionComparer(v)]));
   for (const advisory of advisories) {
     if (!statuses.has(advisory.status)) continue;
-    const hit = versions.filter((v) => isAffected(v, advisory));
+    const hit = versions.filter((v) => isAffected(v, advisory, comparers.get(v)));
     if (hit.length === 0) continue;
     for (const v of hit) hitVersions.add(v);
     const labels =
@@ -129,6 +139,7 @@ function matchSource(
     const fixed = advisory.fixedVersion;
     if (
       fixed !== undefined &&
+      fixed !== fixedVersion &&
       (fixedVersion === undefined || compareDebianVersions(fixed, fixedVersion) > 0)
     ) {
       fixedVersion = fixed;

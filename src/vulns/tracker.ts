@@ -449,12 +449,17 @@ async function readCache(
     const nl = text.indexOf('\n');
     const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
     const packages: Record<string, unknown> = {};
-    for (const line of text.slice(nl + 1).split('\n')) {
-      const tab = line.indexOf('\t');
-      if (tab < 0) continue;
-      const source = line.slice(0, tab);
-      if (sources !== undefined && !sources.has(source)) continue;
-      packages[source] = JSON.parse(line.slice(tab + 1));
+    // Walked in place rather than split: a host has a few hundred of the release's thousands of sources.
+    for (let at = nl + 1; at < text.length;) {
+      let end = text.indexOf('\n', at);
+      if (end < 0) end = text.length;
+      const tab = text.indexOf('\t', at);
+      if (tab > at && tab < end) {
+        const source = text.slice(at, tab);
+        if (sources === undefined || sources.has(source))
+          packages[source] = JSON.parse(text.slice(tab + 1, end));
+      }
+      at = end + 1;
     }
     return fromCache({ ...header, packages }, release, sha256, sources);
   } catch {
