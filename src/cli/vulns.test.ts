@@ -26,15 +26,14 @@ interface Report {
   error?: { code: string; message: string };
 }
 
-function bulwark(
-  host: TestHost | undefined,
-  args: readonly string[],
-): {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  json: Report;
-} {
+interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly json: Report;
+}
+
+function bulwark(host: TestHost | undefined, args: readonly string[]): CliResult {
   const argv = [...(host?.enter ?? []), process.execPath, CLI, ...args];
   const r = spawnSync(argv[0] ?? '', argv.slice(1), {
     encoding: 'utf8',
@@ -47,6 +46,11 @@ function bulwark(
     // not JSON
   }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** `bulwark vulns` of the test host with a tracker feed file, JSON output, caches in `dir`. */
+function vulnsWithFeed(h: TestHost, feed: string, dir: string): CliResult {
+  return bulwark(h, ['vulns', '--target', `chroot:${h.root}`, '--feed', feed, '--json', '--cache-dir', dir]);
 }
 
 function tempDir(t: { after(fn: () => unknown): void }): string {
@@ -122,16 +126,7 @@ test('with a feed, vulns reports every vulnerable source with ids and fix availa
   const dir = tempDir(t);
   const feed = join(dir, 'tracker.json');
   writeFileSync(feed, JSON.stringify(bookwormFeedFixture()));
-  const r = bulwark(h, [
-    'vulns',
-    '--target',
-    `chroot:${h.root}`,
-    '--feed',
-    feed,
-    '--json',
-    '--cache-dir',
-    dir,
-  ]);
+  const r = vulnsWithFeed(h, feed, dir);
   assert.equal(r.status, 100, r.stderr);
   assert.deepEqual(sources(r.json), ['bash', 'lvm2', 'openssl']);
   const ssl = r.json.results?.find((x) => x.address === 'vuln[openssl]');
@@ -195,16 +190,7 @@ test('a truncated, a malformed and an other-release feed are clear errors with e
   for (const c of cases) {
     const feed = join(dir, `${c.name.replace(' ', '-')}.json`);
     writeFileSync(feed, c.body);
-    const r = bulwark(h, [
-      'vulns',
-      '--target',
-      `chroot:${h.root}`,
-      '--feed',
-      feed,
-      '--json',
-      '--cache-dir',
-      dir,
-    ]);
+    const r = vulnsWithFeed(h, feed, dir);
     assert.equal(r.status, 2, `${c.name}: ${r.stderr}`);
     assert.equal(r.json.hosts?.[0]?.error?.code, 'BULWARK_FEED_INVALID', c.name);
     assert.match(r.json.hosts?.[0]?.error?.message ?? '', c.message, c.name);
