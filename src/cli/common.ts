@@ -137,10 +137,12 @@ export const REMOTE_HELP = `Remote hosts and fleets:
       --accept-new-host-keys
                             accept and record the key of a host seen for the first time (a changed key is
                             always refused)
-      --bastion ssh://[USER@]HOST[:PORT]
-                            reach the hosts through this jump host (like ssh -J; its key is checked too).
-                            Without it, a ProxyJump of ~/.ssh/config applies; HostName, User, Port,
-                            IdentityFile and UserKnownHostsFile of ~/.ssh/config apply where not given
+      --bastion HOP[,HOP...]
+                            reach the hosts through these jump hosts, in order (like ssh -J; each hop
+                            ssh://[USER@]HOST[:PORT] or [USER@]HOST[:PORT], its key checked too; none for
+                            none). Without it, a ProxyJump of ~/.ssh/config applies; HostName, User, Port,
+                            IdentityFile and UserKnownHostsFile of ~/.ssh/config (Include and Match
+                            honoured) apply where not given
 `;
 
 /** SSH options from the command line. */

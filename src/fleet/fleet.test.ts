@@ -79,6 +79,8 @@ test('a bad inventory is refused before anything runs, with every problem listed
       d: { address: '198.51.100.4' },
       f: { address: '198.51.100.4' },
       e: { adress: '198.51.100.5' },
+      g: { address: '198.51.100.7', bastion: 'ssh://jump1,admin@jump2:2222' },
+      h: { address: '198.51.100.8', bastion: 'jump1,$(touch /pwned)' },
     },
     groups: { g: { hosts: ['a', 'ghost'], roles: [] } },
   };
@@ -97,10 +99,12 @@ test('a bad inventory is refused before anything runs, with every problem listed
       'host[c] port',
       'host[c] sudo',
       'host[e] adress',
+      'host[h] bastion',
     ]) {
       assert.ok(at.includes(expected), `missing problem ${expected} in ${at.join(' | ')}`);
     }
     assert.match(e.message, /host\[f\] address: the same target as host d/);
+    assert.ok(!at.includes('host[g] bastion'), 'a chain of jump hosts is a valid bastion');
   }
   const dup = writeInventory('hosts:\n  a:\n    address: 198.51.100.1\n  a:\n    address: 198.51.100.2\n');
   await assert.rejects(

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { BulwarkError, throwProblems, type Problem } from '../errors.js';
-import { parseSshTarget, type SshOptions } from '../transports/ssh.js';
+import { parseJumpHosts, parseSshTarget, type SshOptions } from '../transports/ssh.js';
 
 /** How to reach a host; every field can also be set in `defaults`. */
 export interface HostConnection {
@@ -176,10 +176,11 @@ export function resolveInventory(raw: unknown, file: string): Inventory {
       bad(at, 'knownHosts', 'a file path');
     const bastion = c['bastion'];
     if (bastion !== undefined) {
-      if (typeof bastion !== 'string') bad(at, 'bastion', 'an ssh://[user@]host[:port] target');
+      if (typeof bastion !== 'string')
+        bad(at, 'bastion', 'jump hosts: ssh://[user@]host[:port], comma-separated');
       else {
         try {
-          parseSshTarget(bastion);
+          parseJumpHosts(bastion);
         } catch (e) {
           bad(at, 'bastion', e instanceof Error ? e.message : String(e));
         }

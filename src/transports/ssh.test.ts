@@ -1,12 +1,13 @@
 /**
  * The SSH transport over real SSH: real sshd in test hosts, reached over a test network (this file re-runs itself
  * inside the network namespace, see testing/network.ts). The transport contract as root and as a sudo user, host key
- * checking, authentication, unreachable hosts, dropped connections, and target parsing.
+ * checking, authentication, unreachable hosts, dropped connections, jump hosts and chains of them (from options and
+ * from an ssh config with Include and Match), and target parsing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sshOptionsFrom } from '../cli/common.js';
@@ -24,7 +25,14 @@ import { transportContract } from './contract.js';
 import { openTarget } from './index.js';
 import { fingerprint } from './known-hosts.js';
 import { LocalTransport } from './local.js';
-import { SshTransport, parseSshTarget, remoteCommand, type SshOptions } from './ssh.js';
+import {
+  MAX_JUMP_HOPS,
+  SshTransport,
+  parseJumpHosts,
+  parseSshTarget,
+  remoteCommand,
+  type SshOptions,
+} from './ssh.js';
 
 const network = await enterTestNetwork(fileURLToPath(import.meta.url));
 
@@ -516,6 +524,278 @@ test('an ssh config alias gives host name, user, port, key and known_hosts file,
     open('ssh://web', { sshConfigFile: false, privateKeys: [keyFile], connectTimeoutMs: 2_000 }).connect(),
     transportError('BULWARK_HOST_UNREACHABLE', /web port 22/),
   );
+});
+
+/** A known_hosts file that knows every one of these hosts' keys. */
+function knownHostsOf(...hosts: readonly SshHost[]): string {
+  const file = join(work, `known_hosts.${files++}`);
+  writeFileSync(file, hosts.map((h) => `${h.server.address} ${h.server.hostKey}\n`).join(''));
+  return file;
+}
+
+/** Waits until none of these hosts has an SSH session left (or 5 s), then says which still have one. */
+async function sessionsLeft(...hosts: readonly SshHost[]): Promise<string[]> {
+  for (let i = 0; i < 100; i++) {
+    const open = (
+      await Promise.all(hosts.map(async (h) => ((await sshPeers(h)).length > 0 ? h : undefined)))
+    ).filter((h) => h !== undefined);
+    if (open.length === 0) return [];
+    if (i === 99) return open.map((h) => h.server.address);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return [];
+}
+
+test('a target is reached through a chain of two jump hosts, each hop seeing only the one before it, and close() ends every hop', async (t) => {
+  const [a, b, c] = await Promise.all([useSshHost(t), useSshHost(t), useSshHost(t)]);
+  const transport = openWith(t, `ssh://root@${c.server.address}`, {
+    // Both spellings ProxyJump accepts: [user@]host[:port] and an ssh:// URI.
+    bastion: `root@${a.server.address}:22,ssh://root@${b.server.address}`,
+    knownHostsFile: knownHostsOf(a, b, c),
+  });
+  assert.equal((await transport.exec(['hostname'])).stdout.toString().trim(), c.host.netns);
+  await transport.writeFile('/etc/through-two', 'via A and B\n', { mode: 0o600 });
+  assert.equal(readFileSync(join(c.host.root, 'etc/through-two'), 'utf8'), 'via A and B\n');
+  assert.deepEqual(await transport.readFile('/etc/through-two'), Buffer.from('via A and B\n'));
+  // One TCP path: the client reaches only A, A only B, B only C.
+  assert.deepEqual(await sshPeers(a), ['198.51.100.1']);
+  assert.deepEqual(await sshPeers(b), [a.server.address]);
+  assert.deepEqual(await sshPeers(c), [b.server.address]);
+  await transport.close();
+  assert.deepEqual(await sessionsLeft(a, b, c), [], 'close() left a hop connected');
+});
+
+test('a middle hop dropped while a command runs fails that command at once, and the next command goes through the chain again', async (t) => {
+  const [a, b, c] = await Promise.all([useSshHost(t), useSshHost(t), useSshHost(t)]);
+  const known = knownHostsOf(a, b, c);
+  const transport = openWith(t, `ssh://root@${c.server.address}`, {
+    bastion: `root@${a.server.address},root@${b.server.address}`,
+    knownHostsFile: known,
+    keepaliveIntervalMs: 500,
+    keepaliveCountMax: 2,
+  });
+  assert.equal((await transport.exec(['true'])).exitCode, 0);
+  const started = Date.now();
+  const running = transport.exec(['sleep', '5']).then(
+    () => assert.fail('the command reported a result'),
+    (e: unknown) => e,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await b.server.kill();
+  // The first sign comes from the hop that went away: its stream ends inside the first hop's connection.
+  assert.ok(
+    transportError(
+      'BULWARK_CONNECTION_LOST',
+      new RegExp(
+        `was lost while sleep ran \\(bastion root@${escape(b.server.address)} port 22 \\(hop 2 of 2\\): ` +
+          'the server closed the connection\\)',
+      ),
+    )(await running),
+  );
+  assert.ok(Date.now() - started < 4_000, `the failure took ${Date.now() - started} ms`);
+  assert.deepEqual(await sessionsLeft(a), [], 'the first hop stayed connected after the chain broke');
+  await b.server.rekey();
+  writeFileSync(known, [a, b, c].map((h) => `${h.server.address} ${h.server.hostKey}\n`).join(''));
+  assert.equal((await transport.exec(['hostname'])).stdout.toString().trim(), c.host.netns);
+  assert.deepEqual(await sshPeers(c), [b.server.address]);
+});
+
+test('every hop of a chain has its host key, credentials and reach checked, and the error names the hop', async (t) => {
+  const [a, b, c] = await Promise.all([useSshHost(t), useSshHost(t), useSshHost(t)]);
+  const target = `ssh://root@${c.server.address}`;
+  const bastion = `root@${a.server.address},root@${b.server.address}`;
+  const hop2 = `^bastion root@${escape(b.server.address)} port 22 \\(hop 2 of 2\\): `;
+  // The middle hop shows its real key, but known_hosts records another one for it: refused, C never contacted.
+  const wrong = join(work, `known_hosts.${files++}`);
+  writeFileSync(
+    wrong,
+    `${a.server.address} ${a.server.hostKey}\n${b.server.address} ${c.server.hostKey}\n` +
+      `${c.server.address} ${c.server.hostKey}\n`,
+  );
+  await assert.rejects(
+    openWith(t, target, { bastion, knownHostsFile: wrong, acceptNewHostKeys: true }).connect(),
+    transportError(
+      'BULWARK_HOST_KEY_CHANGED',
+      new RegExp(`${hop2}host key mismatch for ${escape(b.server.address)}`),
+    ),
+  );
+  assert.deepEqual(await sshPeers(c), [], 'the target was contacted past a refused hop');
+  assert.deepEqual(await sessionsLeft(a, b), [], 'a failed chain left a hop connected');
+  // The middle hop unknown.
+  const noB = knownHostsOf(a, c);
+  await assert.rejects(
+    openWith(t, target, { bastion, knownHostsFile: noB }).connect(),
+    transportError(
+      'BULWARK_HOST_KEY_UNKNOWN',
+      new RegExp(`${hop2}the host key of ${escape(b.server.address)} is unknown`),
+    ),
+  );
+  // Wrong credentials at the middle hop.
+  const all = knownHostsOf(a, b, c);
+  await assert.rejects(
+    openWith(t, target, {
+      bastion: `root@${a.server.address},nobody@${b.server.address}`,
+      knownHostsFile: all,
+    }).connect(),
+    transportError('BULWARK_AUTH_FAILED', /^bastion nobody@.* port 22 \(hop 2 of 2\): authentication failed/),
+  );
+  // The first hop cannot reach the second: each hop has its own connect timeout.
+  const started = Date.now();
+  await assert.rejects(
+    openWith(t, target, {
+      bastion: `root@${a.server.address},root@${UNUSED_ADDRESS}`,
+      knownHostsFile: all,
+      connectTimeoutMs: 1_500,
+    }).connect(),
+    transportError(
+      'BULWARK_HOST_UNREACHABLE',
+      new RegExp(
+        `the bastion root@${escape(a.server.address)} port 22 \\(hop 1 of 2\\) (did not reach|could not connect to) ` +
+          `${escape(UNUSED_ADDRESS)} port 22 \\(hop 2 of 2\\)`,
+      ),
+    ),
+  );
+  assert.ok(Date.now() - started < 6_000, `it took ${Date.now() - started} ms`);
+  assert.deepEqual(await sessionsLeft(a, b, c), [], 'a failed chain left a hop connected');
+});
+
+test("ProxyJump from an included config file: the first jump host's own ProxyJump is followed, and Match blocks apply", async (t) => {
+  const [a, b, c] = await Promise.all([useSshHost(t), useSshHost(t), useSshHost(t)]);
+  const dir = join(work, `conf.${files++}.d`);
+  mkdirSync(dir);
+  const config = join(work, `ssh_config.${files++}`);
+  writeFileSync(config, `Include ${dir}/*.conf\n`);
+  writeFileSync(
+    join(dir, '10-target.conf'),
+    `Host target\n  HostName ${c.server.address}\n  ProxyJump j2\n`,
+    {
+      mode: 0o644,
+    },
+  );
+  writeFileSync(
+    join(dir, '20-jumps.conf'),
+    `Host j2\n  HostName ${b.server.address}\n  ProxyJump j1\n` +
+      `Host j1\n  HostName ${a.server.address}\n` +
+      `Match originalhost target,j1,j2 user root\n  IdentityFile ${keyFile}\n` +
+      `  UserKnownHostsFile ${knownHostsOf(a, b, c)}\n` +
+      // Never evaluated, never run: the block does not apply.
+      `Match exec "touch ${work}/exec-ran"\n  Port 2222\n`,
+    { mode: 0o644 },
+  );
+  const open = (): SshTransport => {
+    const transport = new SshTransport('ssh://target', {
+      agent: false,
+      sshConfigFile: config,
+      connectTimeoutMs: 30_000,
+    });
+    t.after(() => transport.close());
+    return transport;
+  };
+  const transport = open();
+  assert.equal((await transport.exec(['hostname'])).stdout.toString().trim(), c.host.netns);
+  assert.deepEqual(await sshPeers(a), ['198.51.100.1']);
+  assert.deepEqual(await sshPeers(b), [a.server.address]);
+  assert.deepEqual(await sshPeers(c), [b.server.address]);
+  assert.throws(() => readFileSync(join(work, 'exec-ran')), /ENOENT/, 'Match exec ran a command');
+  await transport.close();
+  // An included file others may write is refused, as OpenSSH refuses it.
+  chmodSync(join(dir, '20-jumps.conf'), 0o664);
+  await assert.rejects(
+    open().connect(),
+    transportError('BULWARK_USAGE', /bad owner or permissions on the ssh config .*20-jumps\.conf/),
+  );
+});
+
+test('jump host loops, over-long chains and malformed hops are refused before anything connects', async (t) => {
+  const config = join(work, `ssh_config.${files++}`);
+  writeFileSync(
+    config,
+    'Host t\n  ProxyJump j1\nHost j1\n  ProxyJump j2\nHost j2\n  ProxyJump j3\nHost j3\n  ProxyJump j1\n' +
+      'Host self\n  ProxyJump bastion\nHost long\n  ProxyJump h1,h2,h3,h4,h5\nHost h1\n  ProxyJump h6,h7,h8,h9\n' +
+      'Host spaced\n  ProxyJump "h1, h2"\nHost badhop\n  ProxyJump h1,bad;hop\nHost bastion *.example\n  ProxyJump bastion\n',
+  );
+  const open = (spec: string, options: SshOptions = {}): SshTransport =>
+    openWith(t, spec, {
+      sshConfigFile: config,
+      connectTimeoutMs: 300,
+      knownHostsFile: join(work, 'none'),
+      ...options,
+    });
+  await assert.rejects(
+    open('ssh://t').connect(),
+    transportError(
+      'BULWARK_USAGE',
+      /^jump host loop: t → j1 → j2 → j3 → j1: the ProxyJump of j3 in .*ssh_config\.\d+ leads back/,
+    ),
+  );
+  await assert.rejects(
+    open('ssh://self').connect(),
+    transportError('BULWARK_USAGE', /^jump host loop: self → bastion → bastion: .*Host \* !bastion/),
+  );
+  await assert.rejects(
+    open('ssh://long').connect(),
+    transportError(
+      'BULWARK_USAGE',
+      /^the way to long needs 9 jump hosts \(h6, h7, h8, h9, h1, h2, h3, h4, h5\); Bulwark allows at most 8/,
+    ),
+  );
+  await assert.rejects(
+    open('ssh://spaced').connect(),
+    transportError('BULWARK_USAGE', /ProxyJump of spaced is "h1, h2"/),
+  );
+  await assert.rejects(
+    open('ssh://badhop').connect(),
+    transportError('BULWARK_TARGET_INVALID', /ProxyJump of badhop: jump host 2 of 2 in "h1,bad;hop"/),
+  );
+  await assert.rejects(
+    open('ssh://web.example', { bastion: 'admin@web.example' }).connect(),
+    transportError(
+      'BULWARK_USAGE',
+      /^jump host loop: web\.example → web\.example: the bastion option names the target itself$/,
+    ),
+  );
+  const nine = Array.from({ length: MAX_JUMP_HOPS + 1 }, () => `root@${UNUSED_ADDRESS}`);
+  await assert.rejects(
+    open('ssh://web.example', { bastion: nine.join(',') }).connect(),
+    transportError('BULWARK_USAGE', /needs 9 jump hosts .*at most 8/),
+  );
+  // Eight is allowed: the first hop is tried, and named, when it does not answer.
+  await assert.rejects(
+    open('ssh://web.example', { bastion: nine.slice(1).join(',') }).connect(),
+    transportError(
+      'BULWARK_HOST_UNREACHABLE',
+      new RegExp(`^bastion root@${escape(UNUSED_ADDRESS)} port 22 \\(hop 1 of 8\\): host unreachable`),
+    ),
+  );
+  // "none" overrides the config's ProxyJump: the target itself is tried directly.
+  await assert.rejects(
+    open(`ssh://root@${UNUSED_ADDRESS}`, { bastion: 'none', sshConfigFile: false }).connect(),
+    transportError(
+      'BULWARK_HOST_UNREACHABLE',
+      new RegExp(`^host unreachable: .*${escape(UNUSED_ADDRESS)} port 22`),
+    ),
+  );
+  assert.throws(
+    () => new SshTransport('ssh://x', { bastion: 'ssh://a,' }),
+    (e: unknown) =>
+      e instanceof BulwarkError && e.code === 'BULWARK_TARGET_INVALID' && /jump host 2 of 2/.test(e.message),
+  );
+});
+
+test('parseJumpHosts reads comma-separated hops in both spellings, and none as no hop', () => {
+  assert.deepEqual(parseJumpHosts('admin@jump1:2222,ssh://[2001:db8::1],jump3'), [
+    { user: 'admin', host: 'jump1', port: 2222 },
+    { user: 'root', host: '2001:db8::1', port: 22 },
+    { user: 'root', host: 'jump3', port: 22 },
+  ]);
+  assert.deepEqual(parseJumpHosts('none'), []);
+  for (const bad of ['', 'a,,b', 'a b', 'a;id', 'ssh://a,-oProxyCommand=x']) {
+    assert.throws(
+      () => parseJumpHosts(bad),
+      (e: unknown) => e instanceof BulwarkError && e.code === 'BULWARK_TARGET_INVALID',
+      bad,
+    );
+  }
 });
 
 test('an inventory bastion is validated as an SSH target and handed to the SSH options; --bastion likewise', () => {

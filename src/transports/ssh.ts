@@ -3,13 +3,14 @@
  * command. File operations are ShellTransport's fixed scripts; this file only says how argv runs: as one command line
  * made by `quoteArgv`, started with Bulwark's clean environment (`env -i`), optionally through `sudo`. The ssh2
  * library is imported only when a connection is first opened, so runs that use no SSH target never load it.
- * Host keys are checked against OpenSSH's known_hosts (see known-hosts.ts). A target can be reached through one jump
- * host (`bastion`, or ProxyJump), and the target's name is looked up in ~/.ssh/config (see ssh-config.ts):
- * explicit options > target spec > ssh config > defaults.
+ * Host keys are checked against OpenSSH's known_hosts (see known-hosts.ts). A target can be reached through a chain
+ * of jump hosts (`bastion`, or ProxyJump, as `ssh -J a,b`), each hop its own SSH connection carried inside the one
+ * before it, and every name is looked up in ~/.ssh/config (see ssh-config.ts): explicit options > target spec > ssh
+ * config > defaults.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { BulwarkError, type ErrorCode } from '../errors.js';
@@ -24,7 +25,7 @@ import {
   type HostKeyVerdict,
 } from './known-hosts.js';
 import { CLEAN_ENV } from './process.js';
-import { parseSshConfig, resolveSshConfig, type SshConfig } from './ssh-config.js';
+import { parseSshConfig, resolveSshConfig, type SshConfig, type SshConfigFiles } from './ssh-config.js';
 import { quote, quoteArgv } from './quote.js';
 import { ShellTransport } from './shell-transport.js';
 import type { ExecOptions, ExecResult } from './transport.js';
@@ -54,11 +55,13 @@ export interface SshOptions {
   /** Drop the connection after this many unanswered keepalives. @default 3 */
   readonly keepaliveCountMax?: number;
   /**
-   * A jump host, `ssh://[user@]host[:port]`: connect to it first (same authentication and host key checking), then
-   * reach the target through it, as `ssh -J` does. @default the ProxyJump of the ssh config, else none
+   * Jump hosts, comma-separated, each `ssh://[user@]host[:port]` or `[user@]host[:port]`: connect to the first, from
+   * it to the next, and from the last to the target, as `ssh -J a,b` does (same authentication and host key
+   * checking for every hop; the first hop's own ProxyJump in the ssh config is followed). `none` connects
+   * directly even when the ssh config names a ProxyJump. @default the ProxyJump of the ssh config, else none
    */
   readonly bastion?: string;
-  /** The OpenSSH client config consulted for the target (and bastion) host name, or false for none. @default ~/.ssh/config */
+  /** The OpenSSH client config consulted for the target and jump host names, or false for none. @default ~/.ssh/config */
   readonly sshConfigFile?: string | false;
 }
 
@@ -69,6 +72,9 @@ export interface SshTargetSpec {
   readonly host: string;
   readonly port: number;
 }
+
+/** The most jump hosts a target may be reached through, counting those a jump host's own ProxyJump adds. */
+export const MAX_JUMP_HOPS = 8;
 
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
 const HOST_NAME =
@@ -142,6 +148,105 @@ function parseSpec(
   return { user, host, port, userGiven: at >= 0, portGiven: portText !== undefined };
 }
 
+/** The hops of a jump host list as `ssh://` specs (none for `none`); throws BULWARK_TARGET_INVALID naming the hop. */
+function jumpSpecs(list: string): string[] {
+  if (list.toLowerCase() === 'none') return [];
+  const parts = list.split(',');
+  return parts.map((part, i) => {
+    const spec = part.startsWith('ssh://') ? part : `ssh://${part}`;
+    try {
+      parseSpec(spec);
+    } catch (e) {
+      if (parts.length === 1) throw e;
+      throw new BulwarkError(
+        'BULWARK_TARGET_INVALID',
+        `jump host ${i + 1} of ${parts.length} in ${JSON.stringify(list)}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    return spec;
+  });
+}
+
+/**
+ * Parses a jump host list as the `bastion` option and ProxyJump take it: comma-separated hops, each
+ * `ssh://[user@]host[:port]` or `[user@]host[:port]`, in the order they are visited; `none` is no hop. Throws
+ * BULWARK_TARGET_INVALID naming the malformed hop.
+ */
+export function parseJumpHosts(list: string): SshTargetSpec[] {
+  return jumpSpecs(list).map((spec) => parseSshTarget(spec));
+}
+
+/** Reads one ssh config file: undefined when absent (or a directory). `checkOwner` refuses what OpenSSH refuses. */
+function readConfigFile(path: string, checkOwner: boolean): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new BulwarkError(
+      'BULWARK_USAGE',
+      `the ssh config ${path} cannot be read: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) return undefined;
+    // Another user who may write the file could point ProxyJump, keys and known_hosts anywhere.
+    if (checkOwner && ((st.uid !== 0 && st.uid !== process.getuid?.()) || (st.mode & 0o022) !== 0)) {
+      throw new BulwarkError(
+        'BULWARK_USAGE',
+        `bad owner or permissions on the ssh config ${path}: it must belong to you or root and not be writable ` +
+          'by group or others (chmod go-w), as OpenSSH also requires',
+      );
+    }
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Included ssh config files, read from this machine, every one with OpenSSH's owner and mode check. */
+const CONFIG_FILES: SshConfigFiles = {
+  read: (path) => readConfigFile(path, true),
+  list(dir) {
+    try {
+      return readdirSync(dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new BulwarkError(
+        'BULWARK_USAGE',
+        `the directory ${dir} cannot be read: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  },
+};
+
+// Clients whose connection has closed, so closing them again waits for nothing.
+const closedClients = new WeakSet<Client>();
+
+/** Ends connections innermost first, each once the one inside it has closed (or after 2 s), so each goodbye gets through. */
+async function endAll(outerFirst: readonly Client[]): Promise<void> {
+  for (const client of [...outerFirst].reverse()) {
+    if (closedClients.has(client)) continue;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.end();
+    });
+  }
+}
+
 /** How commands become root on the remote side. */
 export type Elevation = 'none' | 'sudo' | 'sudo-password';
 
@@ -184,10 +289,12 @@ export function remoteCommand(
 
 interface Connection {
   readonly client: Client;
-  /** The connection to the bastion the target is reached through, if any. */
-  readonly jump: Client | undefined;
+  /** The connections to the jump hosts the target is reached through, in the order they were made. */
+  readonly jumps: readonly Client[];
   /** Set once the connection is gone: why. */
   lost: string | undefined;
+  /** Set when Bulwark itself is closing it, so the hops say goodbye innermost first instead of being cut. */
+  ending: boolean;
 }
 
 /** One SSH hop, resolved: where to connect, as whom, with which keys and known_hosts file. */
@@ -198,6 +305,8 @@ interface Hop {
   readonly port: number;
   /** What errors about this hop start with: empty for the target, `bastion user@host port N: ` for a jump host. */
   readonly label: string;
+  /** The hop's place in a chain of several jump hosts, ` (hop 2 of 3)`; empty otherwise. */
+  readonly position: string;
   readonly knownHostsFile: string;
   readonly keys: readonly string[];
   /** Whether the keys were given explicitly, so an unreadable one is an error rather than skipped. */
@@ -229,7 +338,7 @@ export class SshTransport extends ShellTransport {
     this.spec = parseSshTarget(target);
     this.target = target;
     this.#options = options;
-    if (options.bastion !== undefined) parseSshTarget(options.bastion);
+    if (options.bastion !== undefined) jumpSpecs(options.bastion);
     if (options.sudoPasswordEnv !== undefined && options.sudo !== true) {
       throw new BulwarkError('BULWARK_USAGE', 'sudoPasswordEnv is only used together with sudo: true');
     }
@@ -262,8 +371,13 @@ export class SshTransport extends ShellTransport {
     return this.#connection;
   }
 
-  /** Where to connect and how, for the target and its bastion: explicit options > target spec > ssh config > defaults. */
-  #plan(): { target: Hop; bastion: Hop | undefined } {
+  /**
+   * Where to connect and how, for the target and every jump host: explicit options > target spec > ssh config >
+   * defaults. The jump hosts come from the `bastion` option, else the target's ProxyJump; the first of them is
+   * reached through its own ProxyJump, if the config gives it one, as `ssh -J` does (the later ones are reached
+   * through the hops before them).
+   */
+  #plan(): { target: Hop; jumps: Hop[] } {
     const options = this.#options;
     const home = homedir();
     let localUser: string | undefined;
@@ -276,40 +390,42 @@ export class SshTransport extends ShellTransport {
     let configFile = '';
     if (options.sshConfigFile !== false) {
       configFile = options.sshConfigFile ?? join(home, '.ssh', 'config');
-      let text: string | undefined;
-      try {
-        text = readFileSync(configFile, 'utf8');
-      } catch (e) {
-        if (options.sshConfigFile !== undefined || (e as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new BulwarkError(
-            'BULWARK_USAGE',
-            `the ssh config ${configFile} cannot be read: ${(e as Error).message}`,
-          );
-        }
+      // As OpenSSH: the default user config and every included file must be safe from other users; a file named
+      // explicitly (ssh -F) is taken as it is.
+      const text = readConfigFile(configFile, options.sshConfigFile === undefined);
+      if (text === undefined && options.sshConfigFile !== undefined) {
+        throw new BulwarkError(
+          'BULWARK_USAGE',
+          `the ssh config ${configFile} cannot be read: there is no such file`,
+        );
       }
       if (text !== undefined) {
-        try {
-          config = parseSshConfig(text);
-        } catch (e) {
-          throw new BulwarkError('BULWARK_USAGE', `${configFile}: ${(e as Error).message}`, { cause: e });
-        }
+        config = parseSshConfig(text, {
+          path: resolve(configFile),
+          files: CONFIG_FILES,
+          home,
+          ...(localUser === undefined ? {} : { localUser }),
+          env: process.env,
+        });
       }
     }
-    const resolveHop = (spec: string, bastion: boolean): { hop: Hop; proxyJump: string | undefined } => {
+    interface Resolved {
+      readonly hop: Omit<Hop, 'label' | 'position'>;
+      /** The name as written, which the ssh config was consulted for. */
+      readonly alias: string;
+      readonly proxyJump: string | undefined;
+    }
+    const resolveHop = (spec: string): Resolved => {
       const p = parseSpec(spec);
-      let c: ReturnType<typeof resolveSshConfig> = {};
-      if (config !== undefined) {
-        try {
-          c = resolveSshConfig(config, p.host, {
-            ...(p.userGiven ? { user: p.user } : {}),
-            ...(p.portGiven ? { port: p.port } : {}),
-            home,
-            ...(localUser === undefined ? {} : { localUser }),
-          });
-        } catch (e) {
-          throw new BulwarkError('BULWARK_USAGE', `${configFile}: ${(e as Error).message}`, { cause: e });
-        }
-      }
+      const c =
+        config === undefined
+          ? {}
+          : resolveSshConfig(config, p.host, {
+              ...(p.userGiven ? { user: p.user } : {}),
+              ...(p.portGiven ? { port: p.port } : {}),
+              home,
+              ...(localUser === undefined ? {} : { localUser }),
+            });
       const user = p.userGiven ? p.user : (c.user ?? 'root');
       const port = p.portGiven ? p.port : (c.port ?? 22);
       const host = c.hostName ?? p.host;
@@ -335,27 +451,98 @@ export class SshTransport extends ShellTransport {
           user,
           host,
           port,
-          label: bastion ? `bastion ${user}@${host} port ${port}: ` : '',
           knownHostsFile: options.knownHostsFile ?? c.userKnownHostsFile ?? join(home, '.ssh', 'known_hosts'),
           keys,
           keysExplicit: explicitKeys,
         },
+        alias: p.host,
         proxyJump: c.proxyJump,
       };
     };
-    const { hop: target, proxyJump } = resolveHop(this.target, false);
-    let bastionSpec = options.bastion;
-    if (bastionSpec === undefined && proxyJump !== undefined && proxyJump.toLowerCase() !== 'none') {
-      if (proxyJump.includes(',') || /\s/.test(proxyJump)) {
+    const target = resolveHop(this.target);
+    // `via`: the names whose ProxyJump led here, the target first; meeting one again is a loop.
+    const chainOf = (list: string, owner: string | undefined, via: readonly string[]): Resolved[] => {
+      const from = owner === undefined ? 'the bastion option' : `${configFile}: ProxyJump of ${owner}`;
+      if (owner !== undefined && /\s/.test(list)) {
         throw new BulwarkError(
           'BULWARK_USAGE',
-          `${configFile}: ProxyJump ${proxyJump} for ${this.spec.host} chains several jump hosts; Bulwark supports one`,
+          `${from} is ${JSON.stringify(list)}: write the jump hosts as one value, separated by commas without spaces`,
         );
       }
-      bastionSpec = proxyJump.startsWith('ssh://') ? proxyJump : `ssh://${proxyJump}`;
-    }
-    // The bastion's own ProxyJump is not followed.
-    return { target, bastion: bastionSpec === undefined ? undefined : resolveHop(bastionSpec, true).hop };
+      let specs: string[];
+      try {
+        specs = jumpSpecs(list);
+      } catch (e) {
+        throw owner === undefined
+          ? e
+          : new BulwarkError('BULWARK_TARGET_INVALID', `${from}: ${(e as Error).message}`, { cause: e });
+      }
+      const [head, ...rest] = specs;
+      if (head === undefined) return [];
+      const first = resolveHop(head);
+      const path = [...via, first.alias];
+      if (via.some((v) => v.toLowerCase() === first.alias.toLowerCase())) {
+        throw new BulwarkError(
+          'BULWARK_USAGE',
+          `jump host loop: ${path.join(' → ')}: ` +
+            (owner === undefined
+              ? 'the bastion option names the target itself'
+              : `the ProxyJump of ${owner} in ${configFile} leads back to a host already on the way. Give ` +
+                'that jump host ProxyJump none, ' +
+                'or keep it out of the pattern that gives it one (e.g. Host * !bastion)'),
+        );
+      }
+      const before = first.proxyJump === undefined ? [] : chainOf(first.proxyJump, first.alias, path);
+      const chain = [...before, first, ...rest.map(resolveHop)];
+      if (chain.length > MAX_JUMP_HOPS) {
+        throw new BulwarkError(
+          'BULWARK_USAGE',
+          `the way to ${target.alias} needs ${chain.length} jump hosts (${chain.map((r) => r.alias).join(', ')}); ` +
+            `Bulwark allows at most ${MAX_JUMP_HOPS}`,
+        );
+      }
+      return chain;
+    };
+    const chain =
+      options.bastion !== undefined
+        ? chainOf(options.bastion, undefined, [target.alias])
+        : target.proxyJump === undefined
+          ? []
+          : chainOf(target.proxyJump, target.alias, [target.alias]);
+    const jumps = chain.map(({ hop }, i): Hop => {
+      const position = chain.length > 1 ? ` (hop ${i + 1} of ${chain.length})` : '';
+      return { ...hop, position, label: `bastion ${hop.user}@${hop.host} port ${hop.port}${position}: ` };
+    });
+    return { target: { ...target.hop, label: '', position: '' }, jumps };
+  }
+
+  /** Opens a forwarded channel from the jump host `via` (the hop `from`) to the next hop `to`. */
+  #forward(via: Client, from: Hop, to: Hop, timeoutMs: number): Promise<Duplex> {
+    const name = `the bastion ${from.user}@${from.host} port ${from.port}${from.position}`;
+    return new Promise<Duplex>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new BulwarkError(
+            'BULWARK_HOST_UNREACHABLE',
+            `host unreachable: ${name} did not reach ${to.host} port ${to.port}${to.position} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      via.forwardOut('127.0.0.1', 0, to.host, to.port, (err: Error | undefined, stream: ClientChannel) => {
+        clearTimeout(timer);
+        if (err !== undefined) {
+          reject(
+            new BulwarkError(
+              'BULWARK_HOST_UNREACHABLE',
+              `host unreachable: ${name} could not connect to ${to.host} port ${to.port}${to.position}: ${err.message}`,
+              { cause: err },
+            ),
+          );
+          return;
+        }
+        resolve(stream);
+      });
+    });
   }
 
   async #open(): Promise<Connection> {
@@ -363,13 +550,16 @@ export class SshTransport extends ShellTransport {
     const options = this.#options;
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const ssh2 = (await import('ssh2')).default;
-    // Filled in once both hops are up; a hop lost before then fails the opening.
+    // Filled in once every hop is up; a hop lost before then fails the opening.
     const made: { conn?: Connection; lostEarly?: string } = {};
     const onLost = (why: string): void => {
       made.lostEarly ??= why;
       const conn = made.conn;
       if (conn === undefined) return;
       conn.lost ??= why;
+      // A hop that went away can leave the hops around it half-open (its forwarded channel ends but never closes):
+      // cutting the connection to the first hop closes every channel and session carried inside it.
+      if (!conn.ending) (conn.jumps[0] ?? conn.client).destroy();
       const current = this.#connection;
       if (current !== undefined) {
         void current.then(
@@ -380,56 +570,27 @@ export class SshTransport extends ShellTransport {
         );
       }
     };
-    let jump: Client | undefined;
+    // Each hop's SSH session runs inside a channel the hop before it forwarded: one TCP connection, from here to
+    // the first hop; every hop has the full connect timeout for its handshake and for its forward.
+    const jumps: Client[] = [];
     let sock: Duplex | undefined;
-    if (plan.bastion !== undefined) {
-      const b = plan.bastion;
-      jump = await this.#handshake(ssh2, b, undefined, onLost);
-      const t = plan.target;
-      const via = jump;
-      try {
-        sock = await new Promise<Duplex>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            reject(
-              new BulwarkError(
-                'BULWARK_HOST_UNREACHABLE',
-                `host unreachable: the bastion ${b.user}@${b.host} port ${b.port} did not reach ${t.host} port ${t.port} within ${timeoutMs} ms`,
-              ),
-            );
-          }, timeoutMs);
-          via.forwardOut('127.0.0.1', 0, t.host, t.port, (err: Error | undefined, stream: ClientChannel) => {
-            clearTimeout(timer);
-            if (err !== undefined) {
-              reject(
-                new BulwarkError(
-                  'BULWARK_HOST_UNREACHABLE',
-                  `host unreachable: the bastion ${b.user}@${b.host} port ${b.port} could not connect to ` +
-                    `${t.host} port ${t.port}: ${err.message}`,
-                  { cause: err },
-                ),
-              );
-              return;
-            }
-            resolve(stream);
-          });
-        });
-      } catch (e) {
-        via.end();
-        throw e;
-      }
-    }
     let client: Client;
     try {
+      for (const [i, hop] of plan.jumps.entries()) {
+        const jump = await this.#handshake(ssh2, hop, sock, onLost);
+        jumps.push(jump);
+        sock = await this.#forward(jump, hop, plan.jumps[i + 1] ?? plan.target, timeoutMs);
+      }
       client = await this.#handshake(ssh2, plan.target, sock, onLost);
     } catch (e) {
-      jump?.end();
+      await endAll(jumps);
       throw e;
     }
-    const conn: Connection = { client, jump, lost: undefined };
+    const conn: Connection = { client, jumps, lost: undefined, ending: false };
     made.conn = conn;
     if (made.lostEarly !== undefined) {
-      client.end();
-      jump?.end();
+      conn.ending = true;
+      await endAll([...jumps, client]);
       throw new BulwarkError(
         'BULWARK_TRANSPORT',
         `the SSH connection to ${this.target} was lost while it was set up: ${made.lostEarly}`,
@@ -440,13 +601,13 @@ export class SshTransport extends ShellTransport {
       try {
         r = await this.#execOn(conn, ['true'], { timeoutMs });
       } catch (e) {
-        client.end();
-        jump?.end();
+        conn.ending = true;
+        await endAll([...jumps, client]);
         throw e;
       }
       if (r.exitCode !== 0) {
-        client.end();
-        jump?.end();
+        conn.ending = true;
+        await endAll([...jumps, client]);
         const err = r.stderr.toString('utf8').trim();
         const { user, host } = plan.target;
         throw new BulwarkError(
@@ -543,7 +704,7 @@ export class SshTransport extends ShellTransport {
           }),
         );
       });
-      client.on('close', () => {
+      const closed = (): void => {
         onLost(`${hop.label}the server closed the connection`);
         if (!ready) {
           reject(
@@ -553,6 +714,12 @@ export class SshTransport extends ShellTransport {
             ),
           );
         }
+      };
+      // Over a forwarded channel, a hop that goes away may only end the stream, never close it.
+      client.on('end', closed);
+      client.on('close', () => {
+        closedClients.add(client);
+        closed();
       });
       client.connect(config);
     });
@@ -836,7 +1003,9 @@ export class SshTransport extends ShellTransport {
     const pending = this.#connection;
     this.#connection = undefined;
     const conn = await pending?.catch(() => undefined);
-    conn?.client.end();
-    conn?.jump?.end();
+    if (conn !== undefined) {
+      conn.ending = true;
+      await endAll([...conn.jumps, conn.client]);
+    }
   }
 }
