@@ -122,3 +122,32 @@ test('vulns update trusts the certificates NODE_EXTRA_CA_CERTS names, and only t
   assert.equal(untrusted.status, 2, untrusted.stdout + untrusted.stderr);
   assert.match(untrusted.stderr, /BULWARK_FEED_UNAVAILABLE/);
 });
+
+test('a report far larger than a pipe holds reaches a slow reader whole before bulwark exits', async (t) => {
+  const dir = scratch(t);
+  const profile = join(dir, 'many.ts');
+  writeFileSync(
+    profile,
+    `import { defineProfile } from 'bulwark';
+export default defineProfile({
+  name: 'many',
+  controls(control) {
+    for (let i = 0; i < 3000; i++) {
+      control(\`c\${i}\`, { title: 'a long title '.repeat(8) }, (t) => t.expect(t.file('/etc/hostname').exists).toBe(true));
+    }
+  },
+});
+`,
+  );
+  const child = spawn(BIN, ['audit', profile, '--json'], { env: { ...process.env, NO_COLOR: '1' } });
+  child.stdout.pause(); // let the pipe fill up before reading anything
+  await new Promise((r) => setTimeout(r, 1500));
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stdout.resume();
+  const status = await new Promise<number | null>((done) => child.on('close', done));
+  assert.equal(status, 0);
+  assert.ok(stdout.length > 1_000_000, `${stdout.length} bytes`);
+  const report = JSON.parse(stdout) as { results: unknown[] };
+  assert.equal(report.results.length, 3000);
+});
