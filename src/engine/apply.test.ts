@@ -245,3 +245,14 @@ test('the stat line after a write is predicted only where it can be known', () =
   assert.equal(predictedStatLine(write('www-data', 'root'), '81a4 101 0 99 sshd root'), undefined);
   assert.equal(predictedStatLine(write(), 'a1ff 0 0 11 root root'), undefined, 'a symlink is never replaced');
 });
+
+test('a check of a resource that observes nothing is a valid script and always holds', async (t) => {
+  const host = await useTestHost(t);
+  const digest = observationDigest([], new Map());
+  const outcome = await runBatch(host, [
+    { id: 'r0', kind: 'resource', steps: [step(['true'])] },
+    { id: 'r1', kind: 'resource', check: { ops: [], digest }, steps: [step(['touch', '/root/r1'])] },
+  ]);
+  assert.deepEqual(Object.fromEntries(outcome.groups), { r0: 'ok', r1: 'ok' });
+  assert.notEqual(await host.transport.stat('/root/r1'), null);
+});

@@ -223,7 +223,7 @@ export function buildBatchScript(
     if (group.kind === 'resource') {
       const check = group.check;
       if (check !== undefined) {
-        lines.push(`k${group.id}() {`, ...digestLines(check.ops), '}');
+        lines.push(`k${group.id}() {`, ':', ...digestLines(check.ops), '}');
       }
       const verdict =
         group.planFailed === true

@@ -253,3 +253,22 @@ test('a change made by someone else between observing and applying is seen befor
   assert.equal((await h.sh('cat /etc/raced.conf')).stdout.toString(), 'A 2\nZ 9\n');
   assert.equal(report.roundTrips, 3);
 });
+
+test('with continueOnFailure, a failure in the batch fails only its resource and the rest still apply', async (t) => {
+  const h = await host(t);
+  const c = cookbook((r) => {
+    r.file('/etc/before', { content: 'a\n' });
+    r.execute('broken', { command: ['sh', '-c', 'echo nope >&2; exit 4'] });
+    r.file('/etc/after', { content: 'b\n' });
+  });
+  const report = await converge(c, h.transport, { continueOnFailure: true });
+  assert.deepEqual(
+    report.resources.map((r) => r.status),
+    ['changed', 'failed', 'changed'],
+  );
+  const failed = report.resources[1];
+  assert.ok(failed?.status === 'failed');
+  assert.match(failed.error.message, /exited 4, expected 0: nope/);
+  assert.equal(report.roundTrips, 2);
+  assert.equal((await h.sh('cat /etc/before /etc/after')).stdout.toString(), 'a\nb\n');
+});

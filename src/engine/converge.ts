@@ -380,7 +380,8 @@ export async function converge(
     let last = decls.length - 1;
     for (let j = next; j < decls.length; j++) {
       const decl = decls[j] as ResourceDecl;
-      const needCheck = stepsSeen || observedAt[j] !== epoch;
+      // A resource that observes nothing (an execute without guards) has nothing that could have gone stale.
+      const needCheck = (stepsSeen || observedAt[j] !== epoch) && (opsOf[j] ?? []).length > 0;
       const check = needCheck
         ? { ops: opsOf[j] ?? [], digest: observationDigest(opsOf[j] ?? [], results) }
         : undefined;
