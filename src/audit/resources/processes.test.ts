@@ -4,13 +4,15 @@ import { createTestHost } from '../../testing/host.js';
 import { parsePs, processes } from './processes.js';
 import { observeSubjects } from './testing.js';
 
-// The probe (pid 890, started by bulwark 880) runs ps and, beside it, another probe command (pid 895).
+// The probe (pid 890, started by bulwark 880) runs ps and, beside it, another probe command (pid 895); bulwark
+// also runs esbuild's service (885), which loaded the profile.
 const PS = `P 890
     1     0 root     /sbin/init
     2     0 root     [kthreadd]
   812   811 www-data nginx: worker process
   811     1 root     nginx: master process /usr/sbin/nginx -g daemon on;
   880     1 root     node /usr/bin/bulwark audit
+  885   880 root     /usr/lib/node_modules/bulwark/node_modules/@esbuild/linux-x64/bin/esbuild --service=0.28.2 --ping
   890   880 root     /bin/sh -s
   895   890 root     /bin/sh -c cat /etc/ssh/sshd_config
   900   890 root     timeout -k 2 30 /bin/sh -c ps
@@ -24,6 +26,19 @@ test('ps output parses into pid, user and command, without the audit’s own pro
     [1, 2, 812, 811],
   );
   assert.deepEqual(list[2], { pid: 812, user: 'www-data', command: 'nginx: worker process' });
+});
+
+test('a probe whose parent is init or outside the PID namespace leaves out only its own tree', () => {
+  const reparented = PS.replace('  890   880 root     /bin/sh -s', '  890     1 root     /bin/sh -s');
+  assert.deepEqual(
+    parsePs(reparented).map((p) => p.pid),
+    [1, 2, 812, 811, 880, 885],
+  );
+  const fromOutside = PS.replace('  890   880 root     /bin/sh -s', '  890     0 root     /bin/sh -s');
+  assert.deepEqual(
+    parsePs(fromOutside).map((p) => p.pid),
+    [1, 2, 812, 811, 880, 885],
+  );
 });
 
 test('processes() selects by command line and sorts by pid', () => {

@@ -23,9 +23,9 @@ export interface ProcessesObservation {
 const PS_SCRIPT = 'echo "P ${BULWARK_PROBE_PID:-0}"; exec ps -e -ww -o pid= -o ppid= -o user:64= -o args=';
 
 /**
- * Parses the ps script's output, leaving out the audit's own processes: the probe script and everything it started
- * (this ps, the other probe commands running beside it), and the probe's parent (the bulwark process or the SSH
- * session that started it).
+ * Parses the ps script's output, leaving out the audit's own processes: the probe's parent (the bulwark process, or
+ * the SSH session that started the probe) and everything under it: the probe script, this ps, the other probe
+ * commands running beside it, and bulwark's own helpers.
  */
 export function parsePs(text: string): ProcessEntry[] {
   let probe = 0;
@@ -41,13 +41,17 @@ export function parsePs(text: string): ProcessEntry[] {
     all.push({ pid: Number(m[1]), ppid: Number(m[2]), user: m[3], command: (m[4] ?? '').trim() });
   }
   const parent = new Map(all.map((e) => [e.pid, e.ppid]));
-  const underProbe = (pid: number): boolean => {
-    for (let p = pid, i = 0; p > 0 && i < 4096; p = parent.get(p) ?? 0, i++) if (p === probe) return true;
+  // The probe's parent is the bulwark process (or the SSH session or sudo that started the probe): it and all it
+  // started, the probe and its commands, bulwark's own helpers (esbuild's service), are the audit's own.
+  // Never init (or a parent outside this PID namespace, shown as 0): then only the probe's own tree is left out.
+  const probeParent = parent.get(probe) ?? 0;
+  const own = probeParent > 1 ? probeParent : probe;
+  const underOwn = (pid: number): boolean => {
+    for (let p = pid, i = 0; p > 0 && i < 4096; p = parent.get(p) ?? 0, i++) if (p === own) return true;
     return false;
   };
-  const probeParent = parent.get(probe);
   return all
-    .filter((e) => probe === 0 || !(underProbe(e.pid) || e.pid === probeParent))
+    .filter((e) => probe === 0 || !underOwn(e.pid))
     .map(({ pid, user, command }) => ({ pid, user, command }));
 }
 
