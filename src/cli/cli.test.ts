@@ -310,3 +310,32 @@ test('attribute overrides from --attr and a YAML file reach the recipe; unknown 
   assert.equal(bad.status, 1);
   assert.equal(bad.json.error?.code, 'BULWARK_ATTRIBUTE_UNKNOWN');
 });
+
+test('on a terminal, a converge says it is applying its batch, then prints each resource and a footer', async (t) => {
+  const host = await createTestHost();
+  t.after(() => host.destroy());
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-tty-'));
+  const cookbook = join(dir, 'tty.ts');
+  writeFileSync(
+    cookbook,
+    `import { defineCookbook } from 'bulwark';
+export default defineCookbook({ name: 'tty', recipe(r) {
+  r.file('/etc/tty-a', { content: 'a\\n' });
+  r.file('/etc/tty-b', { content: 'b\\n' });
+} });
+`,
+  );
+  const { main } = await import('./main.js');
+  let out = '';
+  const io = { stdout: { write: (s: string) => (out += s), isTTY: true }, stderr: { write: () => true } };
+  const code = await main(
+    ['converge', cookbook, '--target', `chroot:${host.root}`, '--no-color', '--no-typecheck'],
+    io,
+  );
+  assert.equal(code, 0, out);
+  const lines = out.split('\n');
+  const applying = lines.findIndex((l) => l.includes('applying 2 changes in one round trip'));
+  const first = lines.findIndex((l) => l.includes('file[/etc/tty-a]'));
+  assert.ok(applying >= 0 && first > applying, out);
+  assert.match(out, /2 changed.*2 round trips/);
+});

@@ -200,6 +200,11 @@ export async function runConverge(args: readonly string[], dryRunCommand: boolea
                 const lines = formatResource(r, style, values.verbose);
                 if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
               },
+              // All changes go in one script; say so while it runs, which may be minutes of apt.
+              onApply: (addresses) => {
+                const what = addresses.length === 1 ? '1 change' : `${addresses.length} changes`;
+                io.stdout.write(`${style.dim(`  applying ${what} in one round trip...`)}\n`);
+              },
             }
           : {}),
         ...(values['backup-dir'] === undefined ? {} : { backupDir: values['backup-dir'] }),

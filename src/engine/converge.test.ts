@@ -214,9 +214,14 @@ test('many changes are applied in one round trip after the one that observes', a
     for (let i = 0; i < 10; i++) r.file(`/etc/many/f${i}`, { content: `${i}\n`, mode: 0o640 });
     r.execute('marker', { command: ['touch', '/etc/many/marker'], creates: '/etc/many/marker' });
   });
-  const report = await converge(c, h.transport);
+  const batches: (readonly string[])[] = [];
+  const report = await converge(c, h.transport, { onApply: (a) => batches.push(a) });
   assert.equal(report.summary.changed, 12);
   assert.equal(report.roundTrips, 2);
+  assert.deepEqual(
+    batches.map((b) => [b.length, b[0], b.at(-1)]),
+    [[12, 'directory[/etc/many]', 'execute[marker]']],
+  );
   const r = await h.sh('cd /etc/many && stat -c "%n %a" f0 f9 marker && cat f0 f9');
   assert.equal(r.stdout.toString(), 'f0 640\nf9 640\nmarker 644\n0\n9\n');
   assert.equal((await converge(c, h.transport)).roundTrips, 1);

@@ -47,6 +47,8 @@ export interface ConvergeOptions {
   readonly guardTimeoutSec?: number;
   /** Called after each resource, e.g. for progress output. */
   readonly onResource?: (result: ResourceResult) => void;
+  /** Called before a batch of changes goes to the host, with the addresses it changes, e.g. for progress output. */
+  readonly onApply?: (addresses: readonly string[]) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -499,6 +501,10 @@ export async function converge(
     let outcome: BatchOutcome | undefined;
     let batchError: unknown;
     if (groups.length > 0) {
+      const changing = groups.filter((g) => g.kind === 'resource' && g.steps.length > 0);
+      if (changing.length > 0) {
+        options.onApply?.(changing.map((g) => (decls[Number(g.id.slice(1))] as ResourceDecl).address));
+      }
       const reprobe = new Map<string, ProbeOp>(checked.flatMap((j) => opsOf[j] ?? []));
       try {
         outcome = await runBatch(groups, final, reprobe);
