@@ -3,7 +3,7 @@
  * bound to this very installation), optional type-checking catches what the editor would, and the module is
  * imported from memory. No tsc step for users.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -120,7 +120,7 @@ export async function importBundle(code: string, file: string, what = 'cookbook'
 
 /** A hash of the bundle's inputs and this installation, naming the type-check cache entry. */
 export function inputsHash(inputs: readonly string[]): string {
-  const h = createHash('sha256');
+  const h = crypto().createHash('sha256');
   h.update(PACKAGE_TYPES);
   h.update(readFileSync(join(PACKAGE_ROOT, 'package.json')));
   for (const p of [...inputs].sort()) {
@@ -149,7 +149,7 @@ function bundleCachePath(entry: string): string {
   return join(
     cacheRoot(),
     'bundles',
-    `${createHash('sha256').update(entry).digest('hex').slice(0, 32)}.json`,
+    `${crypto().createHash('sha256').update(entry).digest('hex').slice(0, 32)}.json`,
   );
 }
 

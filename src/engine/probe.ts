@@ -2,7 +2,7 @@
  * Batched observation: every read a run needs, from every resource plus the host facts, becomes one shell script
  * sent to the host in one round trip, and one parse of its output. Values reach the script only through `quote`.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { BulwarkError } from '../errors.js';
 import type { Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import { quote, quoteArgv } from '../transports/quote.js';
@@ -190,7 +190,7 @@ export function observationDigest(
   ops: readonly (readonly [string, ProbeOp])[],
   results: ReadonlyMap<string, ProbeResult>,
 ): string {
-  const h = createHash('sha256');
+  const h = crypto().createHash('sha256');
   for (const [id, op] of ops) {
     h.update(`@${id}\n`);
     const r = results.get(id);

@@ -2,7 +2,7 @@
  * The audit reporters the CLI can ask for (`--reporter cli json:out.json sarif:out.sarif`), and writing them:
  * at most one to standard output, every file written atomically so a CI job never reads half a report.
  */
-import { randomBytes } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AuditReport } from '../audit/types.js';
@@ -119,7 +119,7 @@ export async function renderReport(
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(temp, text, { mode: 0o644, flag: 'wx' });
     await rename(temp, path);

@@ -4,7 +4,7 @@
  * failure (fail closed): an audit cannot vouch for what it did not see. Waived failures stay in the log as
  * suppressed results, so the accepted risk remains visible.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import type { AuditReport, AuditResult, Severity } from '../audit/types.js';
 import { isWaived } from './audit-json.js';
 import { checkText, httpUrl } from './common.js';
@@ -65,7 +65,7 @@ export interface SarifResult {
 
 /** A stable identity for a control on a host: the same in every run, different on every other host. */
 export function fingerprint(host: string, address: string): string {
-  return createHash('sha256').update(`${host}\n${address}`).digest('hex');
+  return crypto().createHash('sha256').update(`${host}\n${address}`).digest('hex');
 }
 
 /**

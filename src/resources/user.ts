@@ -4,7 +4,7 @@
  * The password is only ever a crypt(3) hash, and the hash never appears in a Change or in the observed state: the
  * state keeps a digest of it, so reports and stored runs cannot leak it.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { BulwarkError, type Problem } from '../errors.js';
 import { accountProblems, parseGroupFile, probedText, records, showNames, sortedUnique } from './group.js';
 import type { ApplyContext, Change, Provider } from './types.js';
@@ -95,7 +95,7 @@ function bodyHasHash(body: string): boolean {
 }
 
 function digest(body: string): string {
-  return createHash('sha256').update(body).digest('hex');
+  return crypto().createHash('sha256').update(body).digest('hex');
 }
 
 /** Observes a shadow password field without keeping the hash. Exported for tests. */

@@ -3,7 +3,7 @@
  * names, `@revoked` and `@cert-authority` markers), deciding whether a server's host key is known, unknown, changed or
  * revoked, OpenSSH-style SHA256 fingerprints, and adding a new host atomically. Node built-ins only.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -67,12 +67,12 @@ export function knownHostName(host: string, port: number): string {
 
 /** The OpenSSH fingerprint of a public key blob: `SHA256:` and the unpadded base64 of its SHA-256. */
 export function fingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${crypto().createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 }
 
 /** Hashes a host name the way `HashKnownHosts yes` does: `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`. */
-export function hashHostName(name: string, salt: Buffer = randomBytes(20)): string {
-  const mac = createHmac('sha1', salt).update(name).digest();
+export function hashHostName(name: string, salt: Buffer = crypto().randomBytes(20)): string {
+  const mac = crypto().createHmac('sha1', salt).update(name).digest();
   return `|1|${salt.toString('base64')}|${mac.toString('base64')}`;
 }
 
@@ -92,8 +92,8 @@ export function hostFieldMatches(field: string, name: string): boolean {
     const [, , salt, hash] = field.split('|');
     if (salt === undefined || hash === undefined) return false;
     const expected = Buffer.from(hash, 'base64');
-    const actual = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
-    return expected.length === actual.length && timingSafeEqual(expected, actual);
+    const actual = crypto().createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
+    return expected.length === actual.length && crypto().timingSafeEqual(expected, actual);
   }
   let matched = false;
   for (const raw of field.split(',')) {
@@ -186,7 +186,7 @@ async function appendAtomically(
   }
   const host = options.hash === true ? hashHostName(name) : name;
   const text = `${old}${old === '' || old.endsWith('\n') ? '' : '\n'}${host} ${type} ${key.toString('base64')}\n`;
-  const tmp = join(dirname(target), `.known_hosts.bulwark-${randomBytes(6).toString('hex')}`);
+  const tmp = join(dirname(target), `.known_hosts.bulwark-${crypto().randomBytes(6).toString('hex')}`);
   try {
     await writeFile(tmp, text, { mode, flag: 'wx', flush: true });
     await rename(tmp, target);

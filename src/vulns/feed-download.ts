@@ -4,7 +4,7 @@
  * JSON that does not parse), and atomic replacement, so a failed download always leaves the previous copy intact
  * and usable. Uses Node's global fetch (or one passed in); the only network access of the vulns layer.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BulwarkError } from '../errors.js';
@@ -107,7 +107,7 @@ function cachedCopy(meta: FeedMeta | undefined, now: Date): string {
 
 /** Writes `data` to `path` through a temporary file and a rename, so readers never see a partial file. */
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, data, { mode: 0o644, flush: true });
     await rename(tmp, path);
@@ -227,7 +227,7 @@ export async function updateTrackerFeed(options: UpdateFeedOptions): Promise<Upd
   const lastModified = response.headers.get('last-modified');
   const meta: FeedMeta = {
     url,
-    sha256: createHash('sha256').update(body).digest('hex'),
+    sha256: crypto().createHash('sha256').update(body).digest('hex'),
     size: body.length,
     downloadedAt: at,
     checkedAt: at,

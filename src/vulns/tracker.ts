@@ -15,7 +15,7 @@
  * Package names that are not Debian source names and versions that are not Debian versions are refused and
  * reported in `skipped`, so nothing hostile from a feed can reach a command line later.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidDebianVersion } from '../audit/debversion.js';
@@ -476,7 +476,7 @@ async function readCache(
 async function writeCache(dir: string, data: ReleaseData, sha256: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const name = cacheName(data.release, sha256);
-  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${name}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`);
   try {
     const { packages, ...header } = toCache(data, sha256);
     const lines = Object.entries(packages).map(([source, rows]) => `${source}\t${JSON.stringify(rows)}`);
@@ -518,7 +518,7 @@ export async function loadTrackerIndex(feedPath: string, options: LoadTrackerOpt
       { cause: e },
     );
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = crypto().createHash('sha256').update(bytes).digest('hex');
   if (cacheDir !== undefined && sha256 !== options.sha256) {
     const cached = await readCache(cacheDir, release, sha256, options.sources);
     if (cached !== undefined) return toIndex(cached, options, { feedSha256: sha256, fromCache: true });

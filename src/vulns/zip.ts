@@ -4,7 +4,7 @@
  * checked, and a cap on each entry's inflated size so a hostile archive cannot exhaust memory. No encryption, no
  * multi-disk archives. Uses only node:zlib.
  */
-import { crc32, inflateRawSync } from 'node:zlib';
+import { zlib } from '../builtins.js';
 import { BulwarkError } from '../errors.js';
 import { FEED_INVALID } from './types.js';
 
@@ -110,12 +110,12 @@ export function* readZipEntries(buf: Buffer, options: ZipOptions = {}): Generato
     if (method === 0) data = raw;
     else if (method === 8) {
       try {
-        data = inflateRawSync(raw, { maxOutputLength: max });
+        data = zlib().inflateRawSync(raw, { maxOutputLength: max });
       } catch (err) {
         return bad(`${name} does not inflate (${(err as Error).message})`);
       }
     } else return bad(`${name} uses compression method ${method}; only stored and deflate are supported`);
-    if (data.length !== size || crc32(data) !== crc) bad(`${name} fails its size or CRC-32 check`);
+    if (data.length !== size || zlib().crc32(data) !== crc) bad(`${name} fails its size or CRC-32 check`);
     yield { name, data };
   }
 }
