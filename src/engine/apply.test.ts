@@ -6,6 +6,7 @@ import { BulwarkError } from '../errors.js';
 import type { ProbeOp } from '../resources/types.js';
 import { useTestHost, type TestHost } from '../testing/host.js';
 import {
+  batchTimeoutMs,
   buildBatchScript,
   groupError,
   groupWarnings,
@@ -255,4 +256,17 @@ test('a check of a resource that observes nothing is a valid script and always h
   ]);
   assert.deepEqual(Object.fromEntries(outcome.groups), { r0: 'ok', r1: 'ok' });
   assert.notEqual(await host.transport.stat('/root/r1'), null);
+});
+
+test('a batch may run as long as its steps could one by one, so long apt runs are never cut short', () => {
+  const groups: BatchGroup[] = [
+    {
+      id: 'r0',
+      kind: 'resource',
+      steps: [step(['apt-get', 'install', 'x'], { timeoutSec: 1800 }), step(['true'])],
+    },
+    { id: 'n0d', kind: 'delayed', steps: [step(['service', 'ssh', 'reload'])] },
+  ];
+  // 1800 s, then 600 s each for the two steps with no timeout of their own, and a minute of slack.
+  assert.equal(batchTimeoutMs(groups), (1800 + 600 + 600 + 60) * 1000);
 });

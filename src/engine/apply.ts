@@ -23,6 +23,9 @@ import {
   type ProbeOutput,
 } from './probe.js';
 
+/** How long a step may run when it names no timeout: what the transports allow one command. */
+const STEP_DEFAULT_TIMEOUT_SEC = 600;
+
 /** One command of a recorded apply. */
 export interface Step {
   readonly argv: readonly string[];
@@ -204,7 +207,7 @@ function stepLines(group: BatchGroup): string[] {
       input = `"$T/i${group.id}_${k}"`;
       body.push(`base64 -d >${input} <<'BULWARK_STDIN'`, base64Lines(step.stdin), 'BULWARK_STDIN');
     }
-    const run = `S ${sid} ${input} ${step.timeoutSec ?? 0} ${quoteArgv(step.argv)}`;
+    const run = `S ${sid} ${input} ${step.timeoutSec ?? STEP_DEFAULT_TIMEOUT_SEC} ${quoteArgv(step.argv)}`;
     body.push(step.warning === undefined ? `${run}; O $? ${step.okExitCodes.join(' ')} || g=0` : run);
     lines.push('if [ $g = 1 ]; then', ...body, 'fi');
   });
@@ -264,6 +267,20 @@ export function buildBatchScript(
   return lines.join('\n') + '\n';
 }
 
+/**
+ * How long a whole batch may take: each step's own budget (or the default a command run alone would have), the
+ * checks' and the observation's, and a minute of slack, so a batch of long apt runs is never cut short where the
+ * same commands one by one would not have been.
+ */
+export function batchTimeoutMs(groups: readonly BatchGroup[]): number {
+  let sec = 60;
+  for (const g of groups) {
+    for (const step of g.steps) sec += step.timeoutSec ?? STEP_DEFAULT_TIMEOUT_SEC;
+    for (const [, op] of g.check?.ops ?? []) sec += op.kind === 'exec' ? (op.timeoutSec ?? 60) : 1;
+  }
+  return sec * 1000;
+}
+
 /** What a batch reported. */
 export interface BatchOutcome {
   /** Each step's result, by `<group id>.<index>`. */
@@ -298,7 +315,7 @@ export function parseBatchOutput(
         argv: step?.argv ?? [],
         exitCode,
         signal: null,
-        timedOut: (step?.timeoutSec ?? 0) > 0 && exitCode === 124,
+        timedOut: exitCode === 124,
         stdout: decode(out),
         stderr: decode(err),
         durationMs: 0,

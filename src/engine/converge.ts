@@ -13,6 +13,7 @@ import { PROVIDERS, type AnyProvider } from '../resources/registry.js';
 import type { Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
 import {
+  batchTimeoutMs,
   buildBatchScript,
   directContext,
   groupError,
@@ -230,9 +231,10 @@ export async function converge(
     reprobe: ReadonlyMap<string, ProbeOp>,
   ): Promise<BatchOutcome> => {
     const script = buildBatchScript(groups, { final, reprobe });
+    const timeoutMs = batchTimeoutMs(groups) + reprobe.size * 60_000;
     const r = await transport.exec(
       ['/bin/sh', '-s'],
-      signal === undefined ? { stdin: script } : { stdin: script, signal },
+      signal === undefined ? { stdin: script, timeoutMs } : { stdin: script, timeoutMs, signal },
     );
     if (r.exitCode !== 0) {
       throw new BulwarkError(

@@ -3,6 +3,7 @@
  * apply as the engine does (recorded, then one batch script), observe again. Test-only.
  */
 import {
+  batchTimeoutMs,
   buildBatchScript,
   directContext,
   groupError,
@@ -84,6 +85,7 @@ export async function applyBatched<P, S>(
   const group: BatchGroup = { id: 'r0', kind: 'resource', steps: recording.steps, stopOnFailure: true };
   const r = await transport.exec(['/bin/sh', '-s'], {
     stdin: buildBatchScript([group], { final: true, reprobe: new Map() }),
+    timeoutMs: batchTimeoutMs([group]),
   });
   if (r.exitCode !== 0) throw new BulwarkError('BULWARK_APPLY_FAILED', `the batch ${describeFailure(r)}`);
   const outcome = parseBatchOutput(r.stdout.toString('utf8'), () => group);
