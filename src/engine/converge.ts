@@ -86,6 +86,26 @@ interface Pending {
   done: boolean;
 }
 
+/** A resource's plan inside a batch: what it changes, its recorded warnings, its immediate notifications. */
+interface PlanEntry {
+  planned: Planned;
+  warnings: string[];
+  immediates: { group: BatchGroup; target: string; action: string; warnings: string[] }[];
+}
+
+/** One batch: what the resources from `next` on need, as groups of a script, with their plans. */
+interface Batch {
+  readonly t0: number;
+  readonly groups: BatchGroup[];
+  readonly groupOf: Map<number, BatchGroup>;
+  readonly plans: Map<number, PlanEntry>;
+  readonly checked: number[];
+  readonly direct: number | undefined;
+  readonly last: number;
+  readonly final: boolean;
+  readonly delayedGroups: { group: BatchGroup; entry: Pending; warnings: string[] }[];
+}
+
 /** Plans (dry run) or converges a compiled cookbook on a transport and reports what happened. */
 export async function converge(
   cookbook: CompiledCookbook,
@@ -363,21 +383,15 @@ export async function converge(
 
   let epoch = 0; // how many times the host may have changed since the run began
   const observedAt = decls.map(() => 0);
-  let next = 0;
   let stopped = false;
 
-  while (next < decls.length && !stopped) {
+  // Plans the resources from `next` on and records their applies as one batch; stops at one that must run
+  // directly (it joins the batch only to have its observation confirmed) or at a failure that stops the run.
+  const planBatch = async (next: number): Promise<Batch> => {
     const t0 = performance.now();
     const groups: BatchGroup[] = [];
     const groupOf = new Map<number, BatchGroup>();
-    const plans = new Map<
-      number,
-      {
-        planned: Planned;
-        warnings: string[];
-        immediates: { group: BatchGroup; target: string; action: string; warnings: string[] }[];
-      }
-    >();
+    const plans = new Map<number, PlanEntry>();
     const checked: number[] = [];
     let stepsSeen = false;
     let direct: number | undefined;
@@ -499,7 +513,14 @@ export async function converge(
       groups.push(group);
       delayedGroups.push({ group, entry, warnings: w });
     }
+    return { t0, groups, groupOf, plans, checked, direct, last, final, delayedGroups };
+  };
 
+  // Sends a batch; resolves to what it reported, or to the error that kept it from reporting.
+  const sendBatch = async (
+    batch: Batch,
+  ): Promise<{ outcome: BatchOutcome | undefined; batchError: unknown; ms: number }> => {
+    const { t0, groups, checked, final } = batch;
     let outcome: BatchOutcome | undefined;
     let batchError: unknown;
     if (groups.length > 0) {
@@ -517,7 +538,19 @@ export async function converge(
       if (groups.some((g) => g.steps.length > 0)) epoch += 1;
     }
     const ms = performance.now() - t0;
+    return { outcome, batchError, ms };
+  };
 
+  // Records the result of every resource the batch settled, in order, and of its notifications; returns the
+  // resource the batch found stale, if any.
+  const settleBatch = (
+    batch: Batch,
+    next: number,
+    outcome: BatchOutcome | undefined,
+    batchError: unknown,
+    ms: number,
+  ): number | undefined => {
+    const { groupOf, plans, direct, last, delayedGroups } = batch;
     // Settle each resource of the batch, in order.
     let staleAt: number | undefined;
     for (let j = next; j <= last; j++) {
@@ -605,62 +638,98 @@ export async function converge(
         settleNotification({ ...entry, timing: 'delayed' }, group, w, outcome);
       }
     }
-    if (stopped) break;
+    return staleAt;
+  };
 
-    if (staleAt !== undefined) {
-      // Observed anew after this batch's changes: re-plan from the stale resource with fresh data.
-      const reprobe = new Map<string, ProbeOp>(checked.flatMap((j) => opsOf[j] ?? []));
-      const fresh = resultsFor(
-        reprobe,
-        outcome?.reprobe ?? { execs: new Map(), stats: new Map(), contents: new Map(), kernel: new Map() },
-      );
-      for (const [id, r] of fresh) results.set(id, r);
-      for (const j of checked) observedAt[j] = epoch;
-      next = staleAt;
-      continue;
+  // Applies a resource that asks the host questions while it applies, after its observation was confirmed.
+  const applyDirect = async (d: number, p: Planned): Promise<void> => {
+    const decl = decls[d] as ResourceDecl;
+    const td = performance.now();
+    if (p.kind === 'change') {
+      const w: string[] = [];
+      try {
+        await (providers[d] as AnyProvider).apply(
+          decl.name,
+          decl.props,
+          p.state,
+          p.changes,
+          directContext({
+            transport,
+            facts,
+            backupDir,
+            warn: (m) => w.push(m),
+            ...(signal === undefined ? {} : { signal }),
+          }),
+        );
+        record(changedResult(d, p.changes, performance.now() - td, w));
+        notifyLater(d);
+        for (const n of notificationsOf(decl.options)) {
+          if (n.timing === 'immediate')
+            await runActionDirectly(targetAddress(n), n.action, 'immediate', [decl.address]);
+        }
+      } catch (e) {
+        if (signal?.aborted === true) throw e;
+        record(failedResult(d, p.changes, e, performance.now() - td));
+        if (stops(d)) stopped = true;
+      }
+      epoch += 1;
+    } else {
+      record(finalResult(d, p, 0));
     }
+  };
 
-    if (direct !== undefined) {
-      // Its observation is confirmed current; it asks the host questions while it applies, so it runs directly.
-      const d = direct;
-      const p = plans.get(d)?.planned ?? plan(d);
-      const decl = decls[d] as ResourceDecl;
-      const td = performance.now();
-      if (p.kind === 'change') {
+  // Delayed notifications run once each, at the end, also when the run stopped early: a changed config whose
+  // service was never restarted would otherwise stay unapplied, and no later run would notice.
+  const runLeftNotifications = async (): Promise<void> => {
+    const left = [...pending.values()].filter((e) => e.triggered && !e.done);
+    if (left.length > 0) {
+      const groups: BatchGroup[] = [];
+      const recorded: { group: BatchGroup; entry: Pending; warnings: string[] }[] = [];
+      for (const entry of left) {
         const w: string[] = [];
+        const steps = await recordAction(entry.target, entry.action, w);
+        if (steps === undefined) continue;
+        const group: BatchGroup = { id: `n${recorded.length}d`, kind: 'delayed', steps, after: [] };
+        groups.push(group);
+        recorded.push({ group, entry, warnings: w });
+      }
+      if (groups.length > 0) {
+        let outcome: BatchOutcome | undefined;
+        let error: unknown;
         try {
-          await (providers[d] as AnyProvider).apply(
-            decl.name,
-            decl.props,
-            p.state,
-            p.changes,
-            directContext({
-              transport,
-              facts,
-              backupDir,
-              warn: (m) => w.push(m),
-              ...(signal === undefined ? {} : { signal }),
-            }),
-          );
-          record(changedResult(d, p.changes, performance.now() - td, w));
-          notifyLater(d);
-          for (const n of notificationsOf(decl.options)) {
-            if (n.timing === 'immediate')
-              await runActionDirectly(targetAddress(n), n.action, 'immediate', [decl.address]);
-          }
+          outcome = await runBatch(groups, true, new Map());
         } catch (e) {
           if (signal?.aborted === true) throw e;
-          record(failedResult(d, p.changes, e, performance.now() - td));
-          if (stops(d)) stopped = true;
+          error = e;
         }
-        epoch += 1;
-      } else {
-        record(finalResult(d, p, 0));
+        for (const { group, entry, warnings: w } of recorded) {
+          entry.done = true;
+          settleNotification({ ...entry, timing: 'delayed' }, group, w, outcome, error);
+        }
       }
-      next = d + 1;
-      continue;
+      for (const entry of left)
+        if (!entry.done) await runActionDirectly(entry.target, entry.action, 'delayed', entry.by);
     }
-    next = last + 1;
+  };
+
+  for (let next = 0; next < decls.length && !stopped;) {
+    const batch = await planBatch(next);
+    const { outcome, batchError, ms } = await sendBatch(batch);
+    const staleAt = settleBatch(batch, next, outcome, batchError, ms);
+    if (stopped) break;
+    if (staleAt !== undefined) {
+      // Observed anew after this batch's changes: re-plan from the stale resource with fresh data.
+      const reprobe = new Map<string, ProbeOp>(batch.checked.flatMap((j) => opsOf[j] ?? []));
+      const empty = { execs: new Map(), stats: new Map(), contents: new Map(), kernel: new Map() };
+      for (const [id, r] of resultsFor(reprobe, outcome?.reprobe ?? empty)) results.set(id, r);
+      for (const j of batch.checked) observedAt[j] = epoch;
+      next = staleAt;
+    } else if (batch.direct !== undefined) {
+      await applyDirect(batch.direct, batch.plans.get(batch.direct)?.planned ?? plan(batch.direct));
+      next = batch.direct + 1;
+    } else {
+      next = batch.last + 1;
+    }
   }
   for (let j = out.length; j < decls.length; j++) {
     record({
@@ -669,38 +738,7 @@ export async function converge(
       reason: 'an earlier resource failed',
     });
   }
-
-  // Delayed notifications run once each, at the end, also when the run stopped early: a changed config whose
-  // service was never restarted would otherwise stay unapplied, and no later run would notice.
-  const left = [...pending.values()].filter((e) => e.triggered && !e.done);
-  if (left.length > 0) {
-    const groups: BatchGroup[] = [];
-    const recorded: { group: BatchGroup; entry: Pending; warnings: string[] }[] = [];
-    for (const entry of left) {
-      const w: string[] = [];
-      const steps = await recordAction(entry.target, entry.action, w);
-      if (steps === undefined) continue;
-      const group: BatchGroup = { id: `n${recorded.length}d`, kind: 'delayed', steps, after: [] };
-      groups.push(group);
-      recorded.push({ group, entry, warnings: w });
-    }
-    if (groups.length > 0) {
-      let outcome: BatchOutcome | undefined;
-      let error: unknown;
-      try {
-        outcome = await runBatch(groups, true, new Map());
-      } catch (e) {
-        if (signal?.aborted === true) throw e;
-        error = e;
-      }
-      for (const { group, entry, warnings: w } of recorded) {
-        entry.done = true;
-        settleNotification({ ...entry, timing: 'delayed' }, group, w, outcome, error);
-      }
-    }
-    for (const entry of left)
-      if (!entry.done) await runActionDirectly(entry.target, entry.action, 'delayed', entry.by);
-  }
+  await runLeftNotifications();
   return finish();
 
   function finish(): RunReport {
