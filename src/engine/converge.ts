@@ -10,7 +10,7 @@ import { notificationsOf, targetAddress, type CompiledCookbook } from '../dsl/co
 import type { ResourceDecl } from '../dsl/cookbook.js';
 import { BulwarkError, isBulwarkError } from '../errors.js';
 import { PROVIDERS, type AnyProvider } from '../resources/registry.js';
-import type { Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
+import type { ApplyContext, Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
 import {
   batchTimeoutMs,
@@ -201,6 +201,23 @@ export async function converge(
     return changedResult(i, p.changes, ms, []);
   };
 
+  // What every apply context of this run shares; `w` collects the warnings.
+  const contextBase = (w: string[]) => ({
+    transport,
+    facts,
+    backupDir,
+    warn: (m: string): void => void w.push(m),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const applyResource = (
+    i: number,
+    p: { readonly state: unknown; readonly changes: Change[] },
+    ctx: ApplyContext,
+  ): Promise<void> => {
+    const decl = decls[i] as ResourceDecl;
+    return (providers[i] as AnyProvider).apply(decl.name, decl.props, p.state, p.changes, ctx);
+  };
+
   // The provider of a notification's target and its action, or undefined when there is none.
   const actionOf = (target: string, action: string) => {
     const idx = decls.findIndex((d) => d.address === target);
@@ -309,17 +326,7 @@ export async function converge(
     if (found === undefined) return;
     try {
       const w: string[] = [];
-      await found.fn(
-        found.decl.name,
-        found.decl.props,
-        directContext({
-          transport,
-          facts,
-          backupDir,
-          warn: (m) => w.push(m),
-          ...(signal === undefined ? {} : { signal }),
-        }),
-      );
+      await found.fn(found.decl.name, found.decl.props, directContext(contextBase(w)));
       warnings.push(...notificationWarnings(target, w));
       notificationResults.push({ target, action, timing, by, status: 'ran' });
     } catch (e) {
@@ -332,7 +339,7 @@ export async function converge(
   const recordAction = async (target: string, action: string, w: string[]): Promise<Step[] | undefined> => {
     const found = actionOf(target, action);
     if (found === undefined) return [];
-    const { ctx, recording } = recordingContext({ transport, facts, backupDir, warn: (m) => w.push(m) });
+    const { ctx, recording } = recordingContext(contextBase(w));
     try {
       await found.fn(found.decl.name, found.decl.props, ctx);
     } catch {
@@ -409,15 +416,9 @@ export async function converge(
       const immediates: { group: BatchGroup; target: string; action: string; warnings: string[] }[] = [];
       let steps: Step[] = [];
       if (planned.kind === 'change') {
-        const { ctx, recording } = recordingContext({ transport, facts, backupDir, warn: (m) => w.push(m) });
+        const { ctx, recording } = recordingContext(contextBase(w));
         try {
-          await (providers[j] as AnyProvider).apply(
-            decl.name,
-            decl.props,
-            planned.state,
-            planned.changes,
-            ctx,
-          );
+          await applyResource(j, planned, ctx);
         } catch (e) {
           if (recording.refused === undefined)
             planned = { kind: 'failed', error: e, changes: planned.changes };
@@ -648,19 +649,7 @@ export async function converge(
     if (p.kind === 'change') {
       const w: string[] = [];
       try {
-        await (providers[d] as AnyProvider).apply(
-          decl.name,
-          decl.props,
-          p.state,
-          p.changes,
-          directContext({
-            transport,
-            facts,
-            backupDir,
-            warn: (m) => w.push(m),
-            ...(signal === undefined ? {} : { signal }),
-          }),
-        );
+        await applyResource(d, p, directContext(contextBase(w)));
         record(changedResult(d, p.changes, performance.now() - td, w));
         notifyLater(d);
         for (const n of notificationsOf(decl.options)) {
