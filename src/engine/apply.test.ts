@@ -270,3 +270,62 @@ test('a batch may run as long as its steps could one by one, so long apt runs ar
   // 1800 s, then 600 s each for the two steps with no timeout of their own, and a minute of slack.
   assert.equal(batchTimeoutMs(groups), (1800 + 600 + 600 + 60) * 1000);
 });
+
+test('random hostile argv words and stdin reach 40 steps of one batch exactly (property test)', async (t) => {
+  const host = await useTestHost(t);
+  // A deterministic generator, so a failure can be replayed.
+  let seed = 20261126;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const pieces = [
+    "'",
+    '"',
+    '$(',
+    '`',
+    '\\',
+    '\n',
+    ' ',
+    '*',
+    '?',
+    '~',
+    '-',
+    ';',
+    '|',
+    '&',
+    '#',
+    '%{path}',
+    'é',
+    '\t',
+  ];
+  const word = (): string =>
+    Array.from({ length: next(6) }, () =>
+      next(3) === 0 ? (pieces[next(pieces.length)] ?? '') : String.fromCharCode(33 + next(90)),
+    ).join('');
+  const steps: Step[] = [];
+  const expected: string[] = [];
+  for (let k = 0; k < 40; k++) {
+    const args = Array.from({ length: 1 + next(4) }, word);
+    const input = Buffer.from(Array.from({ length: next(300) }, () => next(256)));
+    steps.push(
+      step(
+        ['sh', '-c', 'for a do printf "%s|" "$a"; done > "/root/a$0"; cat > "/root/i$0"', String(k), ...args],
+        {
+          stdin: input,
+        },
+      ),
+    );
+    expected.push(args.map((a) => `${a}|`).join(''), input.toString('base64'));
+  }
+  const outcome = await runBatch(host, [{ id: 'r0', kind: 'resource', steps }]);
+  assert.equal(outcome.groups.get('r0'), 'ok');
+  const got: string[] = [];
+  for (let k = 0; k < 40; k++) {
+    got.push(
+      (await host.transport.readFile(`/root/a${k}`))?.toString() ?? '',
+      (await host.transport.readFile(`/root/i${k}`))?.toString('base64') ?? '',
+    );
+  }
+  assert.deepEqual(got, expected);
+});
