@@ -7,12 +7,11 @@ import type { ProbeOp } from '../resources/types.js';
 import { useTestHost, type TestHost } from '../testing/host.js';
 import {
   batchTimeoutMs,
-  buildBatchScript,
   groupError,
   groupWarnings,
-  parseBatchOutput,
   predictedStatLine,
   recordingContext,
+  runBatch,
   type BatchGroup,
   type BatchOutcome,
   type Step,
@@ -38,19 +37,16 @@ function step(argv: readonly string[], extra: Partial<Step> = {}): Step {
   };
 }
 
-async function runBatch(
+/** Runs a batch on the test host through the engine's own `runBatch`. */
+function batch(
   host: TestHost,
   groups: readonly BatchGroup[],
   options: { final?: boolean; reprobe?: ReadonlyMap<string, ProbeOp> } = {},
 ): Promise<BatchOutcome> {
-  const script = buildBatchScript(groups, {
+  return runBatch(host.transport, groups, {
     final: options.final ?? true,
     reprobe: options.reprobe ?? new Map(),
   });
-  const r = await host.transport.exec(['/bin/sh', '-s'], { stdin: script });
-  assert.equal(r.exitCode, 0, r.stderr.toString());
-  const byId = new Map(groups.map((g) => [g.id, g]));
-  return parseBatchOutput(r.stdout.toString('utf8'), (id) => byId.get(id));
 }
 
 // Every kind of observation: commands (output, exit codes, a missing program), stat and content of regular, empty,
@@ -78,12 +74,12 @@ test('the host computes the same observation digest as the engine, for every kin
   );
   const { results } = await runProbe(host.transport, new Map(OPS));
   const digest = observationDigest(OPS, results);
-  const same = await runBatch(host, [{ id: 'r0', kind: 'resource', check: { ops: OPS, digest }, steps: [] }]);
+  const same = await batch(host, [{ id: 'r0', kind: 'resource', check: { ops: OPS, digest }, steps: [] }]);
   assert.equal(same.groups.get('r0'), 'ok');
 
   // Change one byte of one file: the check fails, the batch stops, and the fresh observation comes back.
   await host.sh("printf '\\000\\001\\376 x\\n' > '/root/bin file'");
-  const stale = await runBatch(
+  const stale = await batch(
     host,
     [
       { id: 'r0', kind: 'resource', check: { ops: OPS, digest }, steps: [step(['touch', '/root/ran'])] },
@@ -115,7 +111,7 @@ test('steps get hostile arguments and binary stdin byte for byte, never through 
   ];
   const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   const input = Buffer.concat([every, Buffer.from('\nBULWARK_STDIN\nBULWARK_STDIN'), every]);
-  const outcome = await runBatch(host, [
+  const outcome = await batch(host, [
     {
       id: 'r0',
       kind: 'resource',
@@ -148,7 +144,7 @@ test('a failing step stops its resource and the batch; delayed notifications sti
     { id: 'n0d', kind: 'delayed', steps: [step(['touch', '/root/notified'])], after: ['r0'] },
     { id: 'n1d', kind: 'delayed', steps: [step(['touch', '/root/not-triggered'])], after: ['r1'] },
   ];
-  const outcome = await runBatch(host, groups);
+  const outcome = await batch(host, groups);
   assert.deepEqual(Object.fromEntries(outcome.groups), { r0: 'ok', r1: 'failed', n0d: 'ok' });
   const error = groupError(groups[1] as BatchGroup, outcome);
   assert.match(error.message, /^sh exited 7$/);
@@ -167,12 +163,12 @@ test('a batch that ends before the run does holds its delayed notifications unle
     steps: [step(['touch', '/root/notified'])],
     after: [],
   };
-  const ok = await runBatch(host, [{ id: 'r0', kind: 'resource', steps: [step(['true'])] }, delayed], {
+  const ok = await batch(host, [{ id: 'r0', kind: 'resource', steps: [step(['true'])] }, delayed], {
     final: false,
   });
   assert.equal(ok.groups.has('n0d'), false);
   assert.equal(await host.transport.stat('/root/notified'), null);
-  const failed = await runBatch(
+  const failed = await batch(
     host,
     [{ id: 'r0', kind: 'resource', steps: [step(['false'])], stopOnFailure: true }, delayed],
     { final: false },
@@ -193,7 +189,7 @@ test('exit codes, timeouts and soft warnings of steps', async (t) => {
     { id: 'r2', kind: 'resource', steps: [step(['sleep', '5'], { timeoutSec: 0.3 })] },
   ];
   const t0 = performance.now();
-  const outcome = await runBatch(host, groups);
+  const outcome = await batch(host, groups);
   assert.ok(performance.now() - t0 < 4000, 'the timeout cut the sleep short');
   assert.deepEqual(Object.fromEntries(outcome.groups), { r0: 'ok', r1: 'ok', r2: 'failed' });
   assert.deepEqual(groupWarnings(groups[1] as BatchGroup, outcome), ['it did not create /root/none']);
@@ -250,7 +246,7 @@ test('the stat line after a write is predicted only where it can be known', () =
 test('a check of a resource that observes nothing is a valid script and always holds', async (t) => {
   const host = await useTestHost(t);
   const digest = observationDigest([], new Map());
-  const outcome = await runBatch(host, [
+  const outcome = await batch(host, [
     { id: 'r0', kind: 'resource', steps: [step(['true'])] },
     { id: 'r1', kind: 'resource', check: { ops: [], digest }, steps: [step(['touch', '/root/r1'])] },
   ]);
@@ -318,7 +314,7 @@ test('random hostile argv words and stdin reach 40 steps of one batch exactly (p
     );
     expected.push(args.map((a) => `${a}|`).join(''), input.toString('base64'));
   }
-  const outcome = await runBatch(host, [{ id: 'r0', kind: 'resource', steps }]);
+  const outcome = await batch(host, [{ id: 'r0', kind: 'resource', steps }]);
   assert.equal(outcome.groups.get('r0'), 'ok');
   const got: string[] = [];
   for (let k = 0; k < 40; k++) {

@@ -281,6 +281,36 @@ export function batchTimeoutMs(groups: readonly BatchGroup[]): number {
   return sec * 1000;
 }
 
+/**
+ * Sends a batch as one script in one round trip and parses what it reported.
+ * @throws BulwarkError when the script did not run to its end (the connection dropped, the shell failed).
+ */
+export async function runBatch(
+  transport: Transport,
+  groups: readonly BatchGroup[],
+  options: {
+    readonly final: boolean;
+    readonly reprobe: ReadonlyMap<string, ProbeOp>;
+    readonly signal?: AbortSignal;
+  },
+): Promise<BatchOutcome> {
+  const { final, reprobe, signal } = options;
+  const stdin = buildBatchScript(groups, { final, reprobe });
+  const timeoutMs = batchTimeoutMs(groups) + reprobe.size * 60_000;
+  const r = await transport.exec(
+    ['/bin/sh', '-s'],
+    signal === undefined ? { stdin, timeoutMs } : { stdin, timeoutMs, signal },
+  );
+  if (r.exitCode !== 0) {
+    throw new BulwarkError(
+      'BULWARK_APPLY_FAILED',
+      `the apply script on ${transport.target} exited ${r.exitCode}: ${r.stderr.toString('utf8').trim().slice(0, 2000)}`,
+    );
+  }
+  const byId = new Map(groups.map((g) => [g.id, g]));
+  return parseBatchOutput(r.stdout.toString('utf8'), (id) => byId.get(id));
+}
+
 /** What a batch reported. */
 export interface BatchOutcome {
   /** Each step's result, by `<group id>.<index>`. */

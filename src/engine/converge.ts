@@ -13,14 +13,12 @@ import { PROVIDERS, type AnyProvider } from '../resources/registry.js';
 import type { ApplyContext, Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
 import {
-  batchTimeoutMs,
-  buildBatchScript,
   directContext,
   groupError,
   groupWarnings,
-  parseBatchOutput,
   predictedStatLine,
   recordingContext,
+  runBatch,
   type BatchGroup,
   type RecordedWrite,
   type BatchOutcome,
@@ -100,6 +98,8 @@ interface Batch {
   readonly groupOf: Map<number, BatchGroup>;
   readonly plans: Map<number, PlanEntry>;
   readonly checked: number[];
+  /** The ops of the checked resources: what the script observes anew when it finds one of them stale. */
+  readonly reprobe: ReadonlyMap<string, ProbeOp>;
   readonly direct: number | undefined;
   readonly last: number;
   readonly final: boolean;
@@ -119,6 +119,7 @@ export async function converge(
   const timeoutSec = options.guardTimeoutSec ?? 60;
   const backupDir = options.backupDir ?? '/var/backups/bulwark';
   const signal = options.signal;
+  const withSignal = signal === undefined ? {} : { signal };
   const decls = cookbook.resources;
   const providers = decls.map((d) => {
     const p = PROVIDERS[d.type];
@@ -138,8 +139,7 @@ export async function converge(
 
   const opsOf = decls.map((d, i) => resourceOps(d, providers[i] as AnyProvider, `${i}:`, timeoutSec));
   const allOps = new Map<string, ProbeOp>(opsOf.flat());
-  const probeOptions = signal === undefined ? {} : { signal };
-  const first = await runProbe(transport, allOps, probeOptions);
+  const first = await runProbe(transport, allOps, withSignal);
   const facts: Facts = first.facts;
   const results = new Map<string, ProbeResult>(first.results);
 
@@ -207,7 +207,7 @@ export async function converge(
     facts,
     backupDir,
     warn: (m: string): void => void w.push(m),
-    ...(signal === undefined ? {} : { signal }),
+    ...withSignal,
   });
   const applyResource = (
     i: number,
@@ -260,27 +260,6 @@ export async function converge(
       return;
     }
     notificationFailedWith(n, outcome === undefined ? error : groupError(group, outcome));
-  };
-  // Sends one batch script and parses its report.
-  const runBatch = async (
-    groups: readonly BatchGroup[],
-    final: boolean,
-    reprobe: ReadonlyMap<string, ProbeOp>,
-  ): Promise<BatchOutcome> => {
-    const script = buildBatchScript(groups, { final, reprobe });
-    const timeoutMs = batchTimeoutMs(groups) + reprobe.size * 60_000;
-    const r = await transport.exec(
-      ['/bin/sh', '-s'],
-      signal === undefined ? { stdin: script, timeoutMs } : { stdin: script, timeoutMs, signal },
-    );
-    if (r.exitCode !== 0) {
-      throw new BulwarkError(
-        'BULWARK_APPLY_FAILED',
-        `the apply script on ${transport.target} exited ${r.exitCode}: ${r.stderr.toString('utf8').trim().slice(0, 2000)}`,
-      );
-    }
-    const byId = new Map(groups.map((g) => [g.id, g]));
-    return parseBatchOutput(r.stdout.toString('utf8'), (id) => byId.get(id));
   };
 
   if (dryRun) {
@@ -373,8 +352,12 @@ export async function converge(
   // After a recorded file replacement, later resources of the same batch are planned from what the file will be,
   // and their checks expect that: several edits of one file (sshd_config) then go in one round trip. A wrong
   // prediction only costs a round trip: the check finds the difference and the resource is observed anew.
+  const fileOps = new Map<string, [string, ProbeOp][]>();
+  for (const [id, op] of allOps) {
+    if (op.kind !== 'exec') fileOps.set(op.path, [...(fileOps.get(op.path) ?? []), [id, op]]);
+  }
   const predict = (write: RecordedWrite): void => {
-    const ids = [...allOps].filter(([, op]) => op.kind !== 'exec' && op.path === write.path);
+    const ids = fileOps.get(write.path) ?? [];
     if (ids.length === 0 || write.path.startsWith('/proc/') || write.path.startsWith('/sys/')) return;
     const before = ids.map(([id]) => results.get(id)).find((r) => r !== undefined && r.exitCode === 0);
     const line = predictedStatLine(write, before?.stderr.toString('utf8'));
@@ -514,24 +497,22 @@ export async function converge(
       groups.push(group);
       delayedGroups.push({ group, entry, warnings: w });
     }
-    return { t0, groups, groupOf, plans, checked, direct, last, final, delayedGroups };
+    const reprobe = new Map(checked.flatMap((j) => opsOf[j] ?? []));
+    return { t0, groups, groupOf, plans, checked, reprobe, direct, last, final, delayedGroups };
   };
 
   // Sends a batch; resolves to what it reported, or to the error that kept it from reporting.
   const sendBatch = async (
     batch: Batch,
   ): Promise<{ outcome: BatchOutcome | undefined; batchError: unknown; ms: number }> => {
-    const { t0, groups, checked, final } = batch;
+    const { t0, groups, groupOf, reprobe, final } = batch;
     let outcome: BatchOutcome | undefined;
     let batchError: unknown;
     if (groups.length > 0) {
-      const changing = groups.filter((g) => g.kind === 'resource' && g.steps.length > 0);
-      if (changing.length > 0) {
-        options.onApply?.(changing.map((g) => (decls[Number(g.id.slice(1))] as ResourceDecl).address));
-      }
-      const reprobe = new Map<string, ProbeOp>(checked.flatMap((j) => opsOf[j] ?? []));
+      const changing = [...groupOf].filter(([, g]) => g.steps.length > 0);
+      if (changing.length > 0) options.onApply?.(changing.map(([j]) => (decls[j] as ResourceDecl).address));
       try {
-        outcome = await runBatch(groups, final, reprobe);
+        outcome = await runBatch(transport, groups, { final, reprobe, ...withSignal });
       } catch (e) {
         if (signal?.aborted === true) throw e;
         batchError = e;
@@ -686,7 +667,7 @@ export async function converge(
         let outcome: BatchOutcome | undefined;
         let error: unknown;
         try {
-          outcome = await runBatch(groups, true, new Map());
+          outcome = await runBatch(transport, groups, { final: true, reprobe: new Map(), ...withSignal });
         } catch (e) {
           if (signal?.aborted === true) throw e;
           error = e;
@@ -708,9 +689,8 @@ export async function converge(
     if (stopped) break;
     if (staleAt !== undefined) {
       // Observed anew after this batch's changes: re-plan from the stale resource with fresh data.
-      const reprobe = new Map<string, ProbeOp>(batch.checked.flatMap((j) => opsOf[j] ?? []));
       const empty = { execs: new Map(), stats: new Map(), contents: new Map(), kernel: new Map() };
-      for (const [id, r] of resultsFor(reprobe, outcome?.reprobe ?? empty)) results.set(id, r);
+      for (const [id, r] of resultsFor(batch.reprobe, outcome?.reprobe ?? empty)) results.set(id, r);
       for (const j of batch.checked) observedAt[j] = epoch;
       next = staleAt;
     } else if (batch.direct !== undefined) {

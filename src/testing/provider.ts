@@ -3,19 +3,15 @@
  * apply as the engine does (recorded, then one batch script), observe again. Test-only.
  */
 import {
-  batchTimeoutMs,
-  buildBatchScript,
   directContext,
   groupError,
   groupWarnings,
-  parseBatchOutput,
   recordingContext,
+  runBatch,
   type BatchGroup,
 } from '../engine/apply.js';
 import { runProbe } from '../engine/probe.js';
 import type { ApplyContext, Change, Facts, Provider, ProbeOp, ProbeResult } from '../resources/types.js';
-import { BulwarkError } from '../errors.js';
-import { describeFailure } from '../transports/shell-transport.js';
 import type { Transport } from '../transports/transport.js';
 
 /** The observed state of one resource and what would change. */
@@ -83,12 +79,7 @@ export async function applyBatched<P, S>(
     return 'direct';
   }
   const group: BatchGroup = { id: 'r0', kind: 'resource', steps: recording.steps, stopOnFailure: true };
-  const r = await transport.exec(['/bin/sh', '-s'], {
-    stdin: buildBatchScript([group], { final: true, reprobe: new Map() }),
-    timeoutMs: batchTimeoutMs([group]),
-  });
-  if (r.exitCode !== 0) throw new BulwarkError('BULWARK_APPLY_FAILED', `the batch ${describeFailure(r)}`);
-  const outcome = parseBatchOutput(r.stdout.toString('utf8'), () => group);
+  const outcome = await runBatch(transport, [group], { final: true, reprobe: new Map() });
   warnings.push(...groupWarnings(group, outcome));
   if (outcome.groups.get('r0') !== 'ok') throw groupError(group, outcome);
   return 'batched';
