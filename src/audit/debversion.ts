@@ -141,10 +141,13 @@ function compareFragment(a: string, b: string): -1 | 0 | 1 {
     const startB = j;
     while (isDigit(a.charCodeAt(i))) i++;
     while (isDigit(b.charCodeAt(j))) j++;
-    if (i - startA !== j - startB) return i - startA < j - startB ? -1 : 1;
-    const runA = a.slice(startA, i);
-    const runB = b.slice(startB, j);
-    if (runA !== runB) return runA < runB ? -1 : 1;
+    const length = i - startA;
+    if (length !== j - startB) return length < j - startB ? -1 : 1;
+    // Runs of equal length compare digit by digit (no substrings: matching calls this thousands of times).
+    for (let k = 0; k < length; k++) {
+      const d = a.charCodeAt(startA + k) - b.charCodeAt(startB + k);
+      if (d !== 0) return d < 0 ? -1 : 1;
+    }
   }
   return 0;
 }

@@ -3,7 +3,6 @@
  * run first to record their checks; every observation they and the cookbook resources need goes to the host in
  * one probe; then each check is evaluated, waivers are applied and the results are totalled.
  */
-import type { CompiledCookbook } from '../dsl/compile.js';
 import type { ResourceDecl } from '../dsl/cookbook.js';
 import { describeGuard, guardHolds, resourceOps, resultsWithPrefix } from '../engine/observe.js';
 import { runProbe } from '../engine/probe.js';
@@ -11,33 +10,24 @@ import { BulwarkError, isBulwarkError } from '../errors.js';
 import { PROVIDERS } from '../resources/registry.js';
 import type { Change, Facts, ProbeOp, ProbeResult } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
-import { compileProfile, severityOf, type CompiledProfile, type ControlDecl } from './compile.js';
+import { compileProfile, severityOf, type ControlDecl } from './compile.js';
 import { show } from './matchers.js';
 import { defineProfile, recordControl, type CheckDecl, type GuardDecl } from './profile.js';
 import type {
-  AuditHost,
   AuditReport,
   AuditResource,
   AuditResult,
   AuditStatus,
-  AuditSummary,
   Bucket,
   CheckResult,
   Severity,
-  StatusCounts,
   Subject,
 } from './types.js';
-import { BUCKETS } from './types.js';
+import { buildAuditReport, type AuditSources, type HostAudit } from './report.js';
 import { applyWaiver, isWaived, type Waivers } from './waivers.js';
 
 export { isWaived };
-
-/** What to audit on a host. */
-export interface AuditSources {
-  readonly profiles: readonly CompiledProfile[];
-  /** Cookbooks checked in audit mode: each resource's desired state, plus the controls they carry. */
-  readonly cookbooks: readonly CompiledCookbook[];
-}
+export { buildAuditReport, summarizeAudit, type AuditSources, type HostAudit } from './report.js';
 
 /** Options for an audit. */
 export interface AuditOptions {
@@ -49,14 +39,6 @@ export interface AuditOptions {
   /** Seconds a command guard of a cookbook resource may run. @default 60 */
   readonly guardTimeoutSec?: number;
   readonly signal?: AbortSignal;
-}
-
-/** The results of one host. */
-export interface HostAudit {
-  readonly host: AuditHost;
-  readonly results: readonly AuditResult[];
-  /** Waiver ids that matched nothing on this host. */
-  readonly unusedWaivers: readonly string[];
 }
 
 type Observation =
@@ -400,41 +382,6 @@ export async function auditHost(
   };
 }
 
-const zero = (): { passed: number; failed: number; skipped: number; errors: number; waived: number } => ({
-  passed: 0,
-  failed: 0,
-  skipped: 0,
-  errors: 0,
-  waived: 0,
-});
-
-/** Totals results by status, bucket and severity; waived failures count as waived, not failed. */
-export function summarizeAudit(results: readonly AuditResult[]): AuditSummary {
-  const all = zero();
-  const byBucket = Object.fromEntries(BUCKETS.map((b) => [b, zero()])) as Record<
-    Bucket,
-    ReturnType<typeof zero>
-  >;
-  const severities: Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
-  const bySeverity = Object.fromEntries(severities.map((s) => [s, zero()])) as Record<
-    Severity,
-    ReturnType<typeof zero>
-  >;
-  const field: Record<AuditStatus, keyof StatusCounts> = {
-    passed: 'passed',
-    failed: 'failed',
-    skipped: 'skipped',
-    error: 'errors',
-  };
-  for (const r of results) {
-    const f = isWaived(r) ? 'waived' : field[r.status];
-    all[f]++;
-    byBucket[r.bucket][f]++;
-    bySeverity[r.severity][f]++;
-  }
-  return { ...all, total: results.length, byBucket, bySeverity };
-}
-
 /** Audits one host and wraps the result in a report. */
 export async function audit(
   sources: AuditSources,
@@ -445,37 +392,4 @@ export async function audit(
   const startedAt = new Date().toISOString();
   const h = await auditHost(sources, transport, options);
   return buildAuditReport(sources, [h], { startedAt, durationMs: performance.now() - started });
-}
-
-/** Builds a report from the audits of one or more hosts. */
-export function buildAuditReport(
-  sources: AuditSources,
-  hosts: readonly HostAudit[],
-  timing: { readonly startedAt: string; readonly durationMs: number },
-): AuditReport {
-  const results = hosts.flatMap((h) => h.results);
-  const unused =
-    hosts.length === 0
-      ? []
-      : (hosts[0]?.unusedWaivers ?? []).filter((id) => hosts.every((h) => h.unusedWaivers.includes(id)));
-  return {
-    schemaVersion: 1,
-    kind: 'bulwark.audit',
-    startedAt: timing.startedAt,
-    durationMs: timing.durationMs,
-    sources: [
-      ...sources.profiles.map((p) => ({
-        name: p.name,
-        kind: 'profile' as const,
-        title: p.title,
-        version: p.version,
-      })),
-      ...sources.cookbooks.map((c) => ({ name: c.name, kind: 'cookbook' as const, title: c.name })),
-    ],
-    hosts: hosts.map((h) => h.host),
-    summary: summarizeAudit(results),
-    results,
-    unusedWaivers: unused,
-    warnings: [],
-  };
 }

@@ -5,17 +5,14 @@ import type { ParseArgsConfig } from 'node:util';
 import { compileProfile } from '../audit/compile.js';
 import { isProfile } from '../audit/profile.js';
 import { audit, type AuditSources } from '../audit/run.js';
-import type { AuditReport, AuditSummary } from '../audit/types.js';
 import { parseWaivers, type Waivers } from '../audit/waivers.js';
 import { compileCookbook, type CompiledCookbook } from '../dsl/compile.js';
 import { isCookbook } from '../dsl/cookbook.js';
 import { loadDefaultExport, PACKAGE_ROOT } from '../engine/load.js';
 import { BulwarkError } from '../errors.js';
-import { parseReporterSpecs, writeReports } from '../report/reporters.js';
-import { colorWanted, makeStyle } from '../report/style.js';
+import { parseReporterSpecs } from '../report/reporters.js';
 import { openTarget } from '../transports/index.js';
 import {
-  EXIT,
   fleetProgress,
   parseConcurrency,
   parseCommandArgs,
@@ -25,9 +22,11 @@ import {
   reportError,
   requireRoot,
   sshOptionsFrom,
-  VERSION,
   type Io,
 } from './common.js';
+import { emitAuditReport } from './audit-report.js';
+
+export { auditExitCode, emitAuditReport } from './audit-report.js';
 import type { CompiledProfile } from '../audit/compile.js';
 
 /** The profile `bulwark audit` runs when no file is given. */
@@ -80,13 +79,6 @@ const OPTIONS = {
   ...REMOTE_OPTIONS,
 } satisfies ParseArgsConfig['options'];
 
-/** Maps audit totals to an exit code: 100 for failures or errors, 101 for skips only, else 0. */
-export function auditExitCode(summary: AuditSummary, noDistinctExit: boolean): number {
-  if (summary.failed > 0 || summary.errors > 0) return noDistinctExit ? EXIT.ok : EXIT.auditFailed;
-  if (summary.skipped > 0) return noDistinctExit ? EXIT.ok : EXIT.auditSkipped;
-  return EXIT.ok;
-}
-
 /** Loads each file once, however many hosts use it, and compiles it with the overrides it is given. */
 function sourceLoader(
   typecheck: boolean,
@@ -117,30 +109,6 @@ function sourceLoader(
     }
     return { profiles, cookbooks };
   };
-}
-
-/**
- * Writes an audit-shaped report through its reporters, names every host that could not be observed on stderr,
- * and returns the exit code: 2 when a host could not be observed, else as `auditExitCode`. Shared by audit and vulns.
- */
-export async function emitAuditReport(
-  report: AuditReport,
-  specs: ReturnType<typeof parseReporterSpecs>,
-  io: Io,
-  options: { readonly noColor: boolean; readonly verbose: boolean; readonly noDistinctExit: boolean },
-): Promise<number> {
-  const style = makeStyle(!options.noColor && colorWanted(io.stdout));
-  await writeReports(report, specs, {
-    stdout: io.stdout,
-    style,
-    verbose: options.verbose,
-    toolVersion: VERSION,
-  });
-  const unreachable = report.hosts.filter((h) => h.error !== undefined);
-  for (const h of unreachable)
-    io.stderr.write(`error ${h.error?.code ?? ''} on ${h.name}: ${h.error?.message ?? ''}\n`);
-  if (unreachable.length > 0) return EXIT.runtime;
-  return auditExitCode(report.summary, options.noDistinctExit);
 }
 
 /** Runs `audit` and returns the exit code. */

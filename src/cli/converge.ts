@@ -15,7 +15,7 @@ import {
 import { colorWanted, makeStyle } from '../report/style.js';
 import { openTarget } from '../transports/index.js';
 import { BulwarkError } from '../errors.js';
-import { auditExitCode } from './audit.js';
+import { auditExitCode } from './audit-report.js';
 import { defineCookbook, type AnyCookbook } from '../dsl/cookbook.js';
 import type { InventoryHost } from '../fleet/inventory.js';
 import {

@@ -3,8 +3,10 @@
  * to an exit code. No business logic lives here. Imports the engine, audit, dsl, transports and report layers.
  */
 import { EXIT, VERSION, type Io } from './common.js';
+import { rerun, type MainOptions } from './rerun.js';
 
 export { EXIT, type Io } from './common.js';
+export type { MainOptions } from './rerun.js';
 
 const MAIN_HELP = `bulwark: security as code for Debian hosts.
 
@@ -27,29 +29,6 @@ const HELP: Readonly<Record<string, () => Promise<string>>> = {
   plan: async () => (await import('./converge.js')).CONVERGE_HELP,
   vulns: async () => (await import('./vulns.js')).VULNS_HELP,
 };
-
-/** How the process was started. */
-export interface MainOptions {
-  /**
-   * bin/bulwark moved NODE_EXTRA_CA_CERTS aside so Node would not load it at start-up (and bin/bulwark.js restored
-   * it in the environment): the one command that opens TLS connections is then run again in a Node that loads it.
-   */
-  readonly caCertsDeferred?: boolean;
-}
-
-/** Runs this same CLI again as a child process with the current environment; resolves to its exit code. */
-async function rerun(argv: readonly string[]): Promise<number> {
-  const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
-  const entry = process.argv[1];
-  if (entry === undefined) return EXIT.runtime;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [entry, ...argv], { stdio: 'inherit' });
-    child.on('error', () => resolve(EXIT.runtime));
-    child.on('exit', (code, signal) =>
-      resolve(code ?? (signal === null ? EXIT.runtime : 128 + constants.signals[signal])),
-    );
-  });
-}
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(

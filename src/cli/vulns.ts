@@ -5,20 +5,18 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { buildAuditReport } from '../audit/run.js';
+import { buildAuditReport } from '../audit/report.js';
 import type { AuditReport } from '../audit/types.js';
 import { BulwarkError } from '../errors.js';
-import { limitHosts, loadInventory } from '../fleet/inventory.js';
-import { DEFAULT_CONCURRENCY, mapConcurrent } from '../fleet/run.js';
+import { DEFAULT_CONCURRENCY, mapConcurrent } from '../fleet/concurrency.js';
 import { parseReporterSpecs } from '../report/reporters.js';
 import type { Facts } from '../resources/types.js';
-import { openTarget } from '../transports/index.js';
+import { openTargetLazily } from '../transports/open.js';
 import { FEED_FILE, readFeedMeta, TRACKER_FEED_URL, updateTrackerFeed } from '../vulns/feed-download.js';
-import { loadOsvAdvisories } from '../vulns/osv.js';
 import { mergeIndexes, scanHost, type HostScan, type IndexLoader } from '../vulns/scan.js';
 import { loadTrackerIndex } from '../vulns/tracker.js';
 import type { AdvisoryIndex, AdvisoryStatus, SkipReport } from '../vulns/types.js';
-import { emitAuditReport } from './audit.js';
+import { emitAuditReport } from './audit-report.js';
 import {
   EXIT,
   parseConcurrency,
@@ -177,6 +175,8 @@ async function advisoryLoader(
       indexes.push(t.advisories);
     }
     if (values.osv !== undefined) {
+      // OSV records are an option few runs use: their reader (and its zip reader) loads only then.
+      const { loadOsvAdvisories } = await import('../vulns/osv.js');
       const o = await loadOsvAdvisories(values.osv, {
         ecosystem: `Debian:${facts.osVersion}`,
         includeUnimportant,
@@ -267,17 +267,18 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
     const ssh = sshOptionsFrom(values);
     let scans: readonly HostScan[];
     if (values.inventory !== undefined) {
+      const { limitHosts, loadInventory } = await import('../fleet/inventory.js');
       const hosts = limitHosts(await loadInventory(values.inventory), values.limit);
       scans = await mapConcurrent(
         hosts,
         parseConcurrency(values.concurrency) ?? DEFAULT_CONCURRENCY,
         async (h) => {
-          const transport = openTarget(h.target, { ssh: { ...ssh, ...h.ssh } });
+          const transport = await openTargetLazily(h.target, { ssh: { ...ssh, ...h.ssh } });
           return scanHost(transport, { ...scanOptions, host: h.name }).finally(() => transport.close());
         },
       );
     } else {
-      const transport = openTarget(values.target, { ssh });
+      const transport = await openTargetLazily(values.target, { ssh });
       scans = [await scanHost(transport, scanOptions).finally(() => transport.close())];
     }
     const report = buildVulnsReport(scans, { startedAt, durationMs: performance.now() - started }, notes);

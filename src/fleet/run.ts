@@ -13,10 +13,10 @@ import { openTarget } from '../transports/index.js';
 import type { SshOptions } from '../transports/ssh.js';
 import type { Transport } from '../transports/transport.js';
 import type { Waivers } from '../audit/waivers.js';
+import { DEFAULT_CONCURRENCY, mapConcurrent } from './concurrency.js';
 import type { InventoryHost } from './inventory.js';
 
-/** How many hosts run at once unless told otherwise. */
-export const DEFAULT_CONCURRENCY = 16;
+export { DEFAULT_CONCURRENCY, mapConcurrent } from './concurrency.js';
 
 /** Progress of a fleet run, after each host. */
 export interface FleetProgress {
@@ -35,24 +35,6 @@ export interface FleetOptions {
   /** Called after each host. */
   readonly onProgress?: (p: FleetProgress) => void;
   readonly signal?: AbortSignal;
-}
-
-/** Runs `fn` for each item with at most `concurrency` at once; results keep the items' order. */
-export async function mapConcurrent<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  return results;
 }
 
 function openHost(host: InventoryHost, ssh: SshOptions | undefined): Transport {

@@ -21,7 +21,8 @@ import { BulwarkError, type ErrorCode } from '../errors.js';
 import { createTestHost, type TestHost } from '../testing/host.js';
 import { ChrootTransport } from './chroot.js';
 import { transportContract } from './contract.js';
-import { openTarget } from './index.js';
+import { openTarget, openTargetLazily } from './index.js';
+import { SshTransport } from './ssh.js';
 import { LocalTransport } from './local.js';
 
 transportContract('local', async () => ({ transport: new LocalTransport(), cleanup: async () => undefined }));
@@ -130,4 +131,19 @@ test('openTarget refuses unknown and malformed specs with BULWARK_TARGET_INVALID
     assert.throws(() => openTarget(spec), isError('BULWARK_TARGET_INVALID'), JSON.stringify(spec));
   }
   assert.throws(() => openTarget('chroot:/nonexistent/bulwark-root'), isError('BULWARK_TARGET_INVALID'));
+});
+
+test('openTargetLazily opens the same transports as openTarget and refuses the same specs', async (t) => {
+  const host = await testHost(t);
+  assert.ok((await openTargetLazily('local')) instanceof LocalTransport);
+  const chroot = await openTargetLazily(`chroot:${host.root}`);
+  assert.ok(chroot instanceof ChrootTransport);
+  assert.equal(chroot.target, `chroot:${host.root}`);
+  // The SSH transport's module loads on demand; the transport connects only when first used.
+  const ssh = await openTargetLazily('ssh://root@198.51.100.9:2222', { ssh: { connectTimeoutMs: 1000 } });
+  assert.ok(ssh instanceof SshTransport);
+  assert.equal(ssh.target, 'ssh://root@198.51.100.9:2222');
+  for (const spec of ['ssh:foo', '', 'LOCAL', 'chroot:', 'chroot:relative/dir', 'ssh://bad host']) {
+    await assert.rejects(openTargetLazily(spec), isError('BULWARK_TARGET_INVALID'), JSON.stringify(spec));
+  }
 });

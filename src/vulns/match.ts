@@ -101,39 +101,60 @@ export interface MatchOptions {
   readonly statuses?: readonly AdvisoryStatus[];
 }
 
-/** Matches one installed source package against its advisories; undefined when none applies. */
+/** `name:arch` of each binary. */
+function labels(binaries: readonly InstalledPackage[]): string[] {
+  return binaries.map((b) => `${b.name}:${b.arch}`);
+}
+
+/**
+ * Matches one installed source package against its advisories; undefined when none applies. This runs once per
+ * installed source and its inner loop once per advisory (thousands per scan, in a process too short-lived for
+ * V8 to optimise it), so it is written to allocate little: indexed loops, one source version in the common case.
+ */
 function matchSource(
   source: string,
   binaries: readonly InstalledPackage[],
   advisories: readonly Advisory[],
   statuses: ReadonlySet<AdvisoryStatus>,
 ): VulnerableSource | undefined {
-  const matched: MatchedAdvisory[] = [];
   // Binaries of one source nearly always share one source version: decide each advisory once per version, and
   // share one label list per version among the advisories that hit it.
-  const versions = [...new Set(binaries.map((b) => b.sourceVersion))];
-  const labelsOf = new Map(
-    versions.map((v) => [v, binaries.filter((b) => b.sourceVersion === v).map((b) => `${b.name}:${b.arch}`)]),
-  );
-  const hitVersions = new Set<string>();
-  const comparers = new Map(versions.map((v) => [v, versionComparer(v)]));
-  for (const advisory of advisories) {
-    if (!statuses.has(advisory.status)) continue;
-    const hit = versions.filter((v) => isAffected(v, advisory, comparers.get(v)));
-    if (hit.length === 0) continue;
-    for (const v of hit) hitVersions.add(v);
-    const labels =
-      hit.length === 1
-        ? (labelsOf.get(hit[0] as string) ?? [])
-        : binaries.filter((b) => hit.includes(b.sourceVersion)).map((b) => `${b.name}:${b.arch}`);
-    matched.push({ advisory, binaries: labels });
+  const versions: string[] = [];
+  for (let i = 0; i < binaries.length; i++) {
+    const v = (binaries[i] as InstalledPackage).sourceVersion;
+    if (!versions.includes(v)) versions.push(v);
   }
-  const affected = new Set(binaries.filter((b) => hitVersions.has(b.sourceVersion)));
+  const comparers = versions.map((v) => versionComparer(v));
+  const labelsOf: (string[] | undefined)[] = [];
+  const hitVersion: boolean[] = versions.map(() => false);
+  const matched: MatchedAdvisory[] = [];
+  const hit: number[] = [];
+  for (let a = 0; a < advisories.length; a++) {
+    const advisory = advisories[a] as Advisory;
+    if (!statuses.has(advisory.status)) continue;
+    hit.length = 0;
+    for (let k = 0; k < versions.length; k++) {
+      if (isAffected(versions[k] as string, advisory, comparers[k])) hit.push(k);
+    }
+    if (hit.length === 0) continue;
+    for (let h = 0; h < hit.length; h++) hitVersion[hit[h] as number] = true;
+    let affected: string[];
+    if (hit.length === 1) {
+      const k = hit[0] as number;
+      affected = labelsOf[k] ??= labels(binaries.filter((b) => b.sourceVersion === versions[k]));
+    } else {
+      affected = labels(binaries.filter((b) => hit.some((k) => versions[k] === b.sourceVersion)));
+    }
+    matched.push({ advisory, binaries: affected });
+  }
   if (matched.length === 0) return undefined;
   const counts: Record<AdvisoryStatus, number> = { fixable: 0, 'no-fix-yet': 0, postponed: 0, unknown: 0 };
   let fixedVersion: string | undefined;
   let maxUrgency: Urgency = 'unimportant';
-  for (const { advisory } of matched) {
+  const ids: string[] = [];
+  for (let m = 0; m < matched.length; m++) {
+    const advisory = (matched[m] as MatchedAdvisory).advisory;
+    ids.push(advisory.id);
     counts[advisory.status]++;
     if (URGENCY_RANK[advisory.urgency] > URGENCY_RANK[maxUrgency]) maxUrgency = advisory.urgency;
     const fixed = advisory.fixedVersion;
@@ -145,10 +166,13 @@ function matchSource(
       fixedVersion = fixed;
     }
   }
-  const hitBinaries = binaries.filter((b) => affected.has(b));
+  ids.sort();
+  const uniqueIds = ids.filter((id, i) => i === 0 || id !== ids[i - 1]);
+  const hitBinaries = binaries.filter((b) => hitVersion[versions.indexOf(b.sourceVersion)] === true);
   let installedVersion = hitBinaries[0]?.sourceVersion ?? '';
   for (const b of hitBinaries) {
-    if (compareDebianVersions(b.sourceVersion, installedVersion) < 0) installedVersion = b.sourceVersion;
+    if (b.sourceVersion !== installedVersion && compareDebianVersions(b.sourceVersion, installedVersion) < 0)
+      installedVersion = b.sourceVersion;
   }
   const status = STATUS_PRECEDENCE.find((s) => counts[s] > 0) ?? 'unknown';
   return {
@@ -157,7 +181,7 @@ function matchSource(
     binaries: hitBinaries,
     status,
     ...(fixedVersion === undefined ? {} : { fixedVersion }),
-    ids: [...new Set(matched.map((m) => m.advisory.id))].sort(),
+    ids: uniqueIds,
     maxUrgency,
     counts,
     advisories: matched,

@@ -15,7 +15,7 @@ import { BulwarkError, isBulwarkError } from '../errors.js';
 import type { Facts, ProbeOp, ProbeRequest, ProbeResult, ProbeResults } from '../resources/types.js';
 import type { Transport } from '../transports/transport.js';
 import { builtFrom, INVENTORY_OP_ID, inventoryOp, readInventory, type Inventory } from './inventory.js';
-import { fetchChangelogs, type ChangelogIds } from './changelog.js';
+import type { ChangelogIds } from './changelog.js';
 import { matchInventory } from './match.js';
 import { findingResult } from './report.js';
 import {
@@ -561,6 +561,7 @@ export async function scanHost(transport: Transport, options: ScanOptions = {}):
       options.statuses === undefined ? {} : { statuses: options.statuses },
     );
     if (options.changelogs === true && observation.pending !== undefined) {
+      const { fetchChangelogs } = await import('./changelog.js');
       const changelogs = await fetchChangelogs(
         transport,
         observation.inventory,

@@ -173,6 +173,39 @@ test('a second load is served from the compact index cache and gives the same in
   assert.equal(withUnimportant.count, first.count + 1);
 });
 
+test('a cache hit for the sources of a host finds each of them among many, and nothing else', async (t) => {
+  const dir = tempDir(t);
+  // 600 sources in scrambled order with names that share prefixes (a, a-b, a0, a+, aa...), so the bisection of
+  // the sorted cache lines meets neighbours that differ in their last character only.
+  const names: string[] = [];
+  for (let i = 0; i < 600; i++) names.push(`p${(i * 7919) % 600}${['', '-b', '0', '+', 'a', '.x'][i % 6]}`);
+  const feed: Record<string, unknown> = {};
+  names.forEach((name, i) => {
+    feed[name] = {
+      [`CVE-2099-${1000 + i}`]: {
+        releases: { bookworm: { status: 'resolved', fixed_version: `1.${i}-1`, urgency: 'low' } },
+      },
+    };
+  });
+  const path = join(dir, 'feed.json');
+  writeFileSync(path, JSON.stringify(feed));
+  const full = await loadTrackerIndex(path, { release: 'bookworm', cacheDir: dir });
+  assert.equal(full.advisories.size, 600);
+  const sources = new Set([
+    ...names.filter((_, i) => i % 5 === 0),
+    [...names].sort()[0] as string, // the first line
+    [...names].sort()[599] as string, // the last line
+    'a-not-there',
+    'p1-not-there',
+    'zzz-not-there',
+  ]);
+  const hit = await loadTrackerIndex(path, { release: 'bookworm', cacheDir: dir, sources });
+  assert.equal(hit.fromCache, true);
+  const expected = [...sources].filter((s) => full.advisories.has(s)).sort();
+  assert.deepEqual([...hit.advisories.keys()].sort(), expected);
+  for (const s of expected) assert.deepEqual(hit.advisories.get(s), full.advisories.get(s));
+});
+
 test('with the recorded sha256 a cache hit does not read the feed at all', async (t) => {
   const dir = tempDir(t);
   const feed = join(dir, 'feed.json');

@@ -20,7 +20,6 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { isValidDebianVersion } from '../audit/debversion.js';
 import { BulwarkError } from '../errors.js';
-import { scanTrackerRelease } from './tracker-scan.js';
 import {
   ADVISORY_STATUSES,
   FEED_INVALID,
@@ -324,7 +323,7 @@ export function indexTrackerData(data: unknown, options: TrackerOptions): Tracke
 
 /** The cache file's kind marker and format version; bump the version when the layout changes. */
 const CACHE_KIND = 'bulwark.tracker-index';
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 const URGENCIES = Object.keys(URGENCY_RANK) as Urgency[];
 const REASONS: readonly PostponedReason[] = ['postponed', 'ignored', 'no-dsa', 'end-of-life'];
@@ -397,9 +396,17 @@ function fromCache(
     if (sources !== undefined && !sources.has(source)) continue;
     const rows = packages[source];
     if (!isValidPackageName(source) || !Array.isArray(rows)) return undefined;
-    for (const row of rows as unknown[]) {
+    // Indexed access rather than destructuring: this runs for thousands of rows in unoptimised code, where
+    // destructuring an array steps an iterator.
+    for (let k = 0; k < rows.length; k++) {
+      const row: unknown = rows[k];
       if (!Array.isArray(row) || row.length !== 6) return undefined;
-      const [id, s, fixed, u, r, note] = row as unknown[];
+      const id: unknown = row[0];
+      const s: unknown = row[1];
+      const fixed: unknown = row[2];
+      const u: unknown = row[3];
+      const r: unknown = row[4];
+      const note: unknown = row[5];
       const status = typeof s === 'number' ? ADVISORY_STATUSES[s] : undefined;
       const urgency = typeof u === 'number' ? URGENCIES[u] : undefined;
       const reason = r === -1 ? undefined : typeof r === 'number' ? REASONS[r] : null;
@@ -412,7 +419,15 @@ function fromCache(
         return undefined;
       if ((status === 'postponed') !== (reason !== undefined)) return undefined;
       advisories.push(
-        makeAdvisory(source, id, status, urgency, fixed === '' ? undefined : fixed, reason, cleanNote(note)),
+        makeAdvisory(
+          source,
+          id,
+          status,
+          urgency,
+          fixed === '' ? undefined : fixed,
+          reason,
+          note === '' ? undefined : cleanNote(note),
+        ),
       );
     }
   }
@@ -436,6 +451,50 @@ export interface LoadTrackerOptions extends TrackerOptions {
   readonly sources?: ReadonlySet<string>;
 }
 
+/**
+ * The cache file is one header line, then one line per source, sorted by name: `name<TAB>rows`. Reading all of
+ * it (no `sources` given) also checks that order; a file out of order is damaged and rebuilt.
+ */
+function readAllLines(text: string, from: number, packages: Record<string, unknown>): boolean {
+  let previous = '';
+  for (let at = from; at < text.length;) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const tab = text.indexOf('\t', at);
+    if (tab <= at || tab >= end) return false;
+    const source = text.slice(at, tab);
+    if (source <= previous) return false;
+    previous = source;
+    packages[source] = JSON.parse(text.slice(tab + 1, end));
+    at = end + 1;
+  }
+  return true;
+}
+
+/**
+ * The rows of `source` in the sorted lines `[from, text.length)`, found by bisection, or undefined when it has
+ * none: a host needs a few hundred of a release's thousands of sources, so the rest are never touched.
+ */
+function findLine(text: string, from: number, source: string): unknown {
+  let lo = from;
+  let hi = text.length;
+  // Invariant: every line starting before `lo` sorts below `source`, every line starting at or after `hi` above.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    // The line holding byte `mid` (`lo` is always a line's start, so this one starts at or after it).
+    const lineStart = mid === from ? from : text.lastIndexOf('\n', mid - 1) + 1;
+    let end = text.indexOf('\n', lineStart);
+    if (end < 0) end = text.length;
+    const tab = text.indexOf('\t', lineStart);
+    if (tab <= lineStart || tab >= end) return undefined;
+    const name = text.slice(lineStart, tab);
+    if (name === source) return JSON.parse(text.slice(tab + 1, end));
+    if (name < source) lo = end + 1;
+    else hi = lineStart;
+  }
+  return undefined;
+}
+
 async function readCache(
   dir: string,
   release: string,
@@ -449,22 +508,17 @@ async function readCache(
     return undefined;
   }
   try {
-    // One header line, then one line per source ("name<TAB>rows"): only the lines of the sources asked for are
-    // parsed, which keeps a host's scan from parsing the whole release.
     const nl = text.indexOf('\n');
+    if (nl < 0) return undefined;
     const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
     const packages: Record<string, unknown> = {};
-    // Walked in place rather than split: a host has a few hundred of the release's thousands of sources.
-    for (let at = nl + 1; at < text.length;) {
-      let end = text.indexOf('\n', at);
-      if (end < 0) end = text.length;
-      const tab = text.indexOf('\t', at);
-      if (tab > at && tab < end) {
-        const source = text.slice(at, tab);
-        if (sources === undefined || sources.has(source))
-          packages[source] = JSON.parse(text.slice(tab + 1, end));
+    if (sources === undefined) {
+      if (!readAllLines(text, nl + 1, packages)) return undefined;
+    } else {
+      for (const source of sources) {
+        const rows = findLine(text, nl + 1, source);
+        if (rows !== undefined) packages[source] = rows;
       }
-      at = end + 1;
     }
     return fromCache({ ...header, packages }, release, sha256, sources);
   } catch {
@@ -479,7 +533,10 @@ async function writeCache(dir: string, data: ReleaseData, sha256: string): Promi
   const tmp = join(dir, `.${name}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`);
   try {
     const { packages, ...header } = toCache(data, sha256);
-    const lines = Object.entries(packages).map(([source, rows]) => `${source}\t${JSON.stringify(rows)}`);
+    // Sorted by name, so that a scan finds a host's sources by bisection (findLine).
+    const lines = Object.keys(packages)
+      .sort()
+      .map((source) => `${source}\t${JSON.stringify(packages[source])}`);
     await writeFile(tmp, `${JSON.stringify(header)}\n${lines.join('\n')}\n`, { mode: 0o644 });
     await rename(tmp, join(dir, name));
   } catch (e) {
@@ -523,6 +580,8 @@ export async function loadTrackerIndex(feedPath: string, options: LoadTrackerOpt
     const cached = await readCache(cacheDir, release, sha256, options.sources);
     if (cached !== undefined) return toIndex(cached, options, { feedSha256: sha256, fromCache: true });
   }
+  // The feed's structural reader is needed only when the cache misses (once per feed download).
+  const { scanTrackerRelease } = await import('./tracker-scan.js');
   const data = extractRelease(scanTrackerRelease(bytes, release), release);
   if (cacheDir !== undefined) await writeCache(cacheDir, data, sha256);
   return toIndex(data, options, { feedSha256: sha256, fromCache: false });
