@@ -102,7 +102,13 @@ export function parseDebianVersion(v: string): DebianVersion {
 
 /** True when `v` is a Debian version that `parseDebianVersion` accepts. */
 export function isValidDebianVersion(v: string): boolean {
-  return memo.has(v) || typeof parseOrExplain(v) !== 'string';
+  if (memo.has(v)) return true;
+  const parsed = parseOrExplain(v);
+  if (typeof parsed === 'string') return false;
+  // Validated versions are usually compared next (an inventory, then matching): keep the parse.
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(v, parsed);
+  return true;
 }
 
 /** True when the character code is an ASCII digit. */

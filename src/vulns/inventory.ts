@@ -158,8 +158,14 @@ function parseLine(line: string): InstalledPackage | string | null {
   // Six fields is the format before Built-Using was read; such output (saved inventories) still parses.
   if (fields.length !== 7 && fields.length !== 6)
     return `expected 7 tab-separated fields, found ${fields.length}`;
-  const [name = '', version = '', arch = '', status = '', source = '', sourceVersion = '', builtUsing = ''] =
-    fields;
+  // Indexed rather than destructured: this runs once per installed package, in unoptimised code.
+  const name = fields[0] as string;
+  const version = fields[1] as string;
+  const arch = fields[2] as string;
+  const status = fields[3] as string;
+  const source = fields[4] as string;
+  const sourceVersion = fields[5] as string;
+  const builtUsing = fields[6] ?? '';
   if (!ON_DISK.has(status)) return null;
   if (!isValidPackageName(name)) return `package name ${JSON.stringify(name)} is not a valid Debian name`;
   if (!isValidDebianVersion(version))

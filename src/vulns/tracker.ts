@@ -451,45 +451,67 @@ export interface LoadTrackerOptions extends TrackerOptions {
   readonly sources?: ReadonlySet<string>;
 }
 
+const NL = 0x0a;
+const TAB = 0x09;
+
 /**
- * The cache file is one header line, then one line per source, sorted by name: `name<TAB>rows`. Reading all of
- * it (no `sources` given) also checks that order; a file out of order is damaged and rebuilt.
+ * The cache file is one header line, then one line per source, sorted by name: `name<TAB>rows`. It is read as
+ * bytes and only the lines a scan needs are decoded. Reading all of it (no `sources` given) also checks the
+ * order; a file out of order is damaged and rebuilt. Source names are ASCII (the feed reader refuses others), so
+ * byte order is the order `sort()` wrote them in.
  */
-function readAllLines(text: string, from: number, packages: Record<string, unknown>): boolean {
+function readAllLines(buf: Buffer, from: number, packages: Record<string, unknown>): boolean {
   let previous = '';
-  for (let at = from; at < text.length;) {
-    let end = text.indexOf('\n', at);
-    if (end < 0) end = text.length;
-    const tab = text.indexOf('\t', at);
+  for (let at = from; at < buf.length;) {
+    let end = buf.indexOf(NL, at);
+    if (end < 0) end = buf.length;
+    const tab = buf.indexOf(TAB, at);
     if (tab <= at || tab >= end) return false;
-    const source = text.slice(at, tab);
+    const source = buf.toString('latin1', at, tab);
     if (source <= previous) return false;
     previous = source;
-    packages[source] = JSON.parse(text.slice(tab + 1, end));
+    packages[source] = JSON.parse(buf.toString('utf8', tab + 1, end));
     at = end + 1;
   }
   return true;
 }
 
+// V8's own typed-array searches: Buffer's wrappers check their arguments in JavaScript on every call, which
+// thousands of bisection steps would pay for.
+const indexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
+  Uint8Array.prototype.indexOf.call(buf, byte, from);
+const lastIndexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
+  Uint8Array.prototype.lastIndexOf.call(buf, byte, from);
+
+/** Orders `name` (ASCII) against the bytes `[start, end)` of `buf`, as `sort()` orders strings. */
+function compareName(name: string, buf: Uint8Array, start: number, end: number): number {
+  const n = Math.min(name.length, end - start);
+  for (let i = 0; i < n; i++) {
+    const d = name.charCodeAt(i) - (buf[start + i] as number);
+    if (d !== 0) return d;
+  }
+  return name.length - (end - start);
+}
+
 /**
- * The rows of `source` in the sorted lines `[from, text.length)`, found by bisection, or undefined when it has
- * none: a host needs a few hundred of a release's thousands of sources, so the rest are never touched.
+ * The rows of `source` in the sorted lines `[from, buf.length)`, found by bisection, or undefined when it has
+ * none: a host needs a few hundred of a release's thousands of sources, so the rest are never decoded.
  */
-function findLine(text: string, from: number, source: string): unknown {
+function findLine(buf: Buffer, from: number, source: string): unknown {
   let lo = from;
-  let hi = text.length;
+  let hi = buf.length;
   // Invariant: every line starting before `lo` sorts below `source`, every line starting at or after `hi` above.
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     // The line holding byte `mid` (`lo` is always a line's start, so this one starts at or after it).
-    const lineStart = mid === from ? from : text.lastIndexOf('\n', mid - 1) + 1;
-    let end = text.indexOf('\n', lineStart);
-    if (end < 0) end = text.length;
-    const tab = text.indexOf('\t', lineStart);
+    const lineStart = mid === from ? from : lastIndexOfByte(buf, NL, mid - 1) + 1;
+    let end = indexOfByte(buf, NL, lineStart);
+    if (end < 0) end = buf.length;
+    const tab = indexOfByte(buf, TAB, lineStart);
     if (tab <= lineStart || tab >= end) return undefined;
-    const name = text.slice(lineStart, tab);
-    if (name === source) return JSON.parse(text.slice(tab + 1, end));
-    if (name < source) lo = end + 1;
+    const order = compareName(source, buf, lineStart, tab);
+    if (order === 0) return JSON.parse(buf.toString('utf8', tab + 1, end));
+    if (order > 0) lo = end + 1;
     else hi = lineStart;
   }
   return undefined;
@@ -501,22 +523,22 @@ async function readCache(
   sha256: string,
   sources?: ReadonlySet<string>,
 ): Promise<ReleaseData | undefined> {
-  let text: string;
+  let buf: Buffer;
   try {
-    text = await readFile(join(dir, cacheName(release, sha256)), 'utf8');
+    buf = await readFile(join(dir, cacheName(release, sha256)));
   } catch {
     return undefined;
   }
   try {
-    const nl = text.indexOf('\n');
+    const nl = buf.indexOf(NL);
     if (nl < 0) return undefined;
-    const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
+    const header = JSON.parse(buf.toString('utf8', 0, nl)) as Record<string, unknown>;
     const packages: Record<string, unknown> = {};
     if (sources === undefined) {
-      if (!readAllLines(text, nl + 1, packages)) return undefined;
+      if (!readAllLines(buf, nl + 1, packages)) return undefined;
     } else {
       for (const source of sources) {
-        const rows = findLine(text, nl + 1, source);
+        const rows = findLine(buf, nl + 1, source);
         if (rows !== undefined) packages[source] = rows;
       }
     }
