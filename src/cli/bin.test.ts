@@ -3,7 +3,7 @@
 // opens TLS connections (`vulns update`), checked here against a real HTTPS server on loopback.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -150,4 +150,21 @@ export default defineProfile({
   assert.ok(stdout.length > 1_000_000, `${stdout.length} bytes`);
   const report = JSON.parse(stdout) as { results: unknown[] };
   assert.equal(report.results.length, 3000);
+});
+
+test('bulwark starts through a symlink to it, a chain of symlinks, and as a relative name', (t) => {
+  const dir = scratch(t);
+  // As npm installs it: node_modules/.bin/bulwark -> ../bulwark/bin/bulwark, relative, and a link to that link.
+  symlinkSync(BIN, join(dir, 'bulwark'));
+  symlinkSync(join(dir, 'bulwark'), join(dir, 'bulwark-again'));
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: undefined };
+  for (const command of [join(dir, 'bulwark'), join(dir, 'bulwark-again')]) {
+    const r = spawnSync(command, ['--version'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${command}: ${r.stderr}`);
+    assert.match(r.stdout, /^bulwark \d+\.\d+\.\d+/);
+  }
+  // `sh bulwark` from bin/ itself: $0 holds no slash.
+  const relative = spawnSync('sh', ['bulwark', '--version'], { cwd: resolve('bin'), env, encoding: 'utf8' });
+  assert.equal(relative.status, 0, relative.stderr);
+  assert.match(relative.stdout, /^bulwark \d+\.\d+\.\d+/);
 });

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { BulwarkError } from '../errors.js';
 import type { ProbeOp, ProbeResult } from '../resources/types.js';
 import { createTestHost } from '../testing/host.js';
@@ -355,6 +356,10 @@ test('runProbe facts through a plain chroot: the root is Debian bookworm and the
   assert.equal(facts.osId, 'debian');
   assert.equal(facts.osCodename, 'bookworm');
   assert.equal(facts.liveKernel, false);
+  // No /proc in the root: hostname and architecture come from uname instead, the same as this machine's.
+  assert.equal(existsSync(join(transport.target.slice('chroot:'.length), 'proc/sys/kernel/arch')), false);
+  assert.equal(facts.hostname, hostname());
+  assert.equal(facts.arch, spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout.trim());
 });
 
 test('mergeable commands sharing a script run in one process and return exactly what each would alone', async () => {

@@ -35,12 +35,22 @@ V() { if [ -f "$2" ] && [ -r "$2" ]; then printf 'V 0 %s\\n' "$1"; while IFS= re
   else printf 'V 3 %s\\n' "$1"; fi; echo .; }
 `;
 
+/**
+ * The host facts every probe reads. Hostname and machine architecture come from the kernel's own files, read
+ * with shell builtins (no process); /proc/sys/kernel/hostname existing also tells that /proc/sys is mounted.
+ */
 export const FACT_OPS: Readonly<Record<string, ProbeOp>> = {
   'fact:os': { kind: 'file', path: '/etc/os-release' },
-  'fact:uname': { kind: 'exec', argv: ['uname', '-nm'] },
+  'fact:hostname': { kind: 'file', path: '/proc/sys/kernel/hostname' },
+  'fact:arch': { kind: 'file', path: '/proc/sys/kernel/arch' },
   'fact:systemd': { kind: 'stat', path: '/run/systemd/system' },
-  'fact:procsys': { kind: 'stat', path: '/proc/sys/kernel/hostname' },
 };
+
+/**
+ * Where the kernel files of FACT_OPS cannot be read (older kernels have no /proc/sys/kernel/arch; a chroot
+ * may have no /proc), `uname` tells both: the probe runs it only then, as the exec record `fact:uname`.
+ */
+const UNAME_FALLBACK = `[ -r /proc/sys/kernel/hostname ] && [ -r /proc/sys/kernel/arch ] || X fact:uname 0 uname -nm`;
 
 /** Kernel files report size 0 and are read line by line with builtins instead. */
 const isKernelFile = (path: string): boolean => path.startsWith('/proc/') || path.startsWith('/sys/');
@@ -327,11 +337,15 @@ function parseOsRelease(text: string): Map<string, string> {
   return values;
 }
 
-function factsFrom(results: ReadonlyMap<string, ProbeResult>, transport: Transport): Facts {
+function factsFrom(
+  results: ReadonlyMap<string, ProbeResult>,
+  uname: ProbeResult | undefined,
+  transport: Transport,
+): Facts {
   const os = parseOsRelease(results.get('fact:os')?.stdout.toString('utf8') ?? '');
-  const [hostname = '', arch = ''] = (results.get('fact:uname')?.stdout.toString('utf8') ?? '')
-    .trim()
-    .split(/\s+/);
+  const kernel = (id: string): string => results.get(id)?.stdout.toString('utf8').trim() ?? '';
+  let [hostname = '', arch = ''] = [kernel('fact:hostname'), kernel('fact:arch')];
+  if (uname !== undefined) [hostname = '', arch = ''] = uname.stdout.toString('utf8').trim().split(/\s+/);
   return {
     hostname,
     arch,
@@ -339,7 +353,7 @@ function factsFrom(results: ReadonlyMap<string, ProbeResult>, transport: Transpo
     osVersion: os.get('VERSION_ID') ?? '',
     osCodename: os.get('VERSION_CODENAME') ?? '',
     init: results.get('fact:systemd')?.exitCode === 0 ? 'systemd' : 'sysv',
-    liveKernel: !transport.sharesHostKernel && results.get('fact:procsys')?.exitCode === 0,
+    liveKernel: !transport.sharesHostKernel && results.get('fact:hostname')?.exitCode === 0,
   };
 }
 
@@ -371,8 +385,9 @@ export async function runProbe(
   }
   // The script goes on stdin: a single argument is capped at 128 KiB, and large runs need more. Every op reads
   // /dev/null or a named file, so nothing in the script consumes the script itself.
-  const stdin = buildProbeScript(unique);
+  const stdin = [PRELUDE, UNAME_FALLBACK, ...probeLines(unique)].join('\n') + '\n';
   let results: Map<string, ProbeResult> | undefined;
+  let uname: ProbeResult | undefined;
   // A file that changes size between its stat and its read makes the batch unreadable; one more try settles it.
   for (let attempt = 1; results === undefined; attempt++) {
     const r = await transport.exec(
@@ -386,7 +401,9 @@ export async function runProbe(
       );
     }
     try {
-      results = resultsFor(unique, parseProbeOutput(r.stdout.toString('utf8')));
+      const out = parseProbeOutput(r.stdout.toString('utf8'));
+      results = resultsFor(unique, out);
+      uname = out.execs.get('fact:uname');
     } catch (e) {
       if (attempt >= 2 || !(e instanceof BulwarkError && /changed size/.test(e.message))) throw e;
     }
@@ -395,5 +412,5 @@ export async function runProbe(
     const shared = results.get(first);
     if (shared !== undefined) results.set(id, shared);
   }
-  return { facts: factsFrom(results, transport), results };
+  return { facts: factsFrom(results, uname, transport), results };
 }

@@ -204,6 +204,19 @@ test('a cache hit for the sources of a host finds each of them among many, and n
   const expected = [...sources].filter((s) => full.advisories.has(s)).sort();
   assert.deepEqual([...hit.advisories.keys()].sort(), expected);
   for (const s of expected) assert.deepEqual(hit.advisories.get(s), full.advisories.get(s));
+  // A line whose tab is gone (a damaged cache) is noticed by the search for its name: rebuilt from the feed.
+  const cacheFile = join(dir, `tracker-bookworm-${full.feedSha256}.idx.json`);
+  const lines = readFileSync(cacheFile, 'utf8').split('\n');
+  lines[300] = (lines[300] ?? '').replace('\t', ' ');
+  writeFileSync(cacheFile, lines.join('\n'));
+  const middle = [...names].sort()[299] as string; // the damaged line
+  const rebuilt = await loadTrackerIndex(path, {
+    release: 'bookworm',
+    cacheDir: dir,
+    sources: new Set([middle]),
+  });
+  assert.equal(rebuilt.fromCache, false);
+  assert.deepEqual(rebuilt.advisories.get(middle), full.advisories.get(middle));
 });
 
 test('with the recorded sha256 a cache hit does not read the feed at all', async (t) => {

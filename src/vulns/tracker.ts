@@ -483,38 +483,52 @@ const indexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
 const lastIndexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
   Uint8Array.prototype.lastIndexOf.call(buf, byte, from);
 
-/** Orders `name` (ASCII) against the bytes `[start, end)` of `buf`, as `sort()` orders strings. */
-function compareName(name: string, buf: Uint8Array, start: number, end: number): number {
-  const n = Math.min(name.length, end - start);
-  for (let i = 0; i < n; i++) {
-    const d = name.charCodeAt(i) - (buf[start + i] as number);
+/**
+ * Orders `name` (ASCII) against the name that starts the cache line at `start` (its bytes up to the tab), as
+ * `sort()` orders strings: negative when `name` sorts first, 0 when equal, positive when after.
+ * @throws Error when the name holds a byte no source name may hold, or has no tab after it (a damaged cache;
+ *   the caller rebuilds it).
+ */
+function compareName(name: string, buf: Uint8Array, start: number): number {
+  for (let i = 0; ; i++) {
+    const b = buf[start + i];
+    if (b === TAB) return i === name.length ? 0 : 1;
+    if (b === undefined || !isNameByte(b)) throw new Error('a damaged cache line');
+    if (i === name.length) return -1;
+    const d = name.charCodeAt(i) - b;
     if (d !== 0) return d;
   }
-  return name.length - (end - start);
+}
+
+/** True for the bytes a source package name may hold: a-z, 0-9, `+`, `-`, `.`. */
+function isNameByte(b: number): boolean {
+  return (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2d || b === 0x2e;
 }
 
 /**
- * The rows of `source` in the sorted lines `[from, buf.length)`, found by bisection, or undefined when it has
- * none: a host needs a few hundred of a release's thousands of sources, so the rest are never decoded.
+ * Finds the line of `source` in the sorted lines `[lo, buf.length)` by bisection. Returns where its rows start
+ * and where the line ends, or, when no line holds it, `rowsAt` -1 and `end` the first line after where it
+ * would be (a later, larger name can start its search there).
  */
-function findLine(buf: Buffer, from: number, source: string): unknown {
-  let lo = from;
+function findLine(buf: Buffer, lo: number, source: string): { rowsAt: number; end: number } {
+  const from = lo;
   let hi = buf.length;
   // Invariant: every line starting before `lo` sorts below `source`, every line starting at or after `hi` above.
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     // The line holding byte `mid` (`lo` is always a line's start, so this one starts at or after it).
     const lineStart = mid === from ? from : lastIndexOfByte(buf, NL, mid - 1) + 1;
+    const order = compareName(source, buf, lineStart);
+    if (order < 0) {
+      hi = lineStart;
+      continue;
+    }
     let end = indexOfByte(buf, NL, lineStart);
     if (end < 0) end = buf.length;
-    const tab = indexOfByte(buf, TAB, lineStart);
-    if (tab <= lineStart || tab >= end) return undefined;
-    const order = compareName(source, buf, lineStart, tab);
-    if (order === 0) return JSON.parse(buf.toString('utf8', tab + 1, end));
-    if (order > 0) lo = end + 1;
-    else hi = lineStart;
+    if (order === 0) return { rowsAt: lineStart + source.length + 1, end };
+    lo = end + 1;
   }
-  return undefined;
+  return { rowsAt: -1, end: lo };
 }
 
 async function readCache(
@@ -537,9 +551,12 @@ async function readCache(
     if (sources === undefined) {
       if (!readAllLines(buf, nl + 1, packages)) return undefined;
     } else {
-      for (const source of sources) {
-        const rows = findLine(buf, nl + 1, source);
-        if (rows !== undefined) packages[source] = rows;
+      // In name order, each search starts where the one before ended.
+      let from = nl + 1;
+      for (const source of [...sources].sort()) {
+        const line = findLine(buf, from, source);
+        if (line.rowsAt >= 0) packages[source] = JSON.parse(buf.toString('utf8', line.rowsAt, line.end));
+        from = line.rowsAt >= 0 ? line.end + 1 : line.end;
       }
     }
     return fromCache({ ...header, packages }, release, sha256, sources);
