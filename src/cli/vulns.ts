@@ -14,7 +14,7 @@ import type { Facts } from '../resources/types.js';
 import { openTargetLazily } from '../transports/open.js';
 import { FEED_FILE, readFeedMeta, TRACKER_FEED_URL, updateTrackerFeed } from '../vulns/feed-download.js';
 import { mergeIndexes, scanHost, type HostScan, type IndexLoader } from '../vulns/scan.js';
-import { loadTrackerIndex } from '../vulns/tracker.js';
+import { loadTrackerIndex, prefetchTrackerIndexes } from '../vulns/tracker.js';
 import type { AdvisoryIndex, AdvisoryStatus, SkipReport } from '../vulns/types.js';
 import { emitAuditReport } from './audit-report.js';
 import {
@@ -160,15 +160,20 @@ async function advisoryLoader(
   }
   if (values.osv !== undefined) notes.push(`data: OSV records ${values.osv}`);
   if (tracker === undefined && values.osv === undefined) return undefined;
+  const indexDir = join(cacheDir, 'index');
+  // The cached index of the feed is read while the host is probed; the release it needs is known only then.
+  const prefetched =
+    tracker?.sha256 === undefined ? undefined : prefetchTrackerIndexes(indexDir, tracker.sha256);
   const load = async (facts: Facts, sources: ReadonlySet<string>): Promise<AdvisoryIndex> => {
     const indexes: AdvisoryIndex[] = [];
     if (tracker !== undefined) {
       const t = await loadTrackerIndex(tracker.path, {
         release: facts.osCodename,
         includeUnimportant,
-        cacheDir: join(cacheDir, 'index'),
+        cacheDir: indexDir,
         sources,
         ...(tracker.sha256 === undefined ? {} : { sha256: tracker.sha256 }),
+        ...(prefetched === undefined ? {} : { prefetched }),
       });
       const skipped = describeSkips(`tracker feed (${facts.osCodename})`, t.skipped);
       if (skipped !== undefined) notes.push(skipped);
@@ -256,10 +261,16 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
     const startedAt = new Date().toISOString();
     const notes: string[] = [];
     const cacheDir = values['cache-dir'] ?? defaultFeedCacheDir();
-    const index = await advisoryLoader(values, cacheDir, notes);
+    // The advisory data is found (feed metadata read, cached index read) while the hosts are probed.
+    const loading = advisoryLoader(values, cacheDir, notes);
+    loading.catch(() => undefined); // observed below; a failure is reported through the hosts' scans
+    const index: IndexLoader = async (facts, sources) => {
+      const load = await loading;
+      return load === undefined ? new Map() : load(facts, sources);
+    };
     const statuses: AdvisoryStatus[] | undefined = values['only-fixable'] ? ['fixable'] : undefined;
     const scanOptions = {
-      ...(index === undefined ? {} : { index }),
+      index,
       ...(statuses === undefined ? {} : { statuses }),
       ...(values.admindir === undefined ? {} : { admindir: values.admindir }),
       ...(values.changelogs ? { changelogs: true } : {}),
@@ -281,6 +292,7 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
       const transport = await openTargetLazily(values.target, { ssh });
       scans = [await scanHost(transport, scanOptions).finally(() => transport.close())];
     }
+    await loading.catch(() => undefined); // its notes are complete
     const report = buildVulnsReport(scans, { startedAt, durationMs: performance.now() - started }, notes);
     return await emitAuditReport(report, specs, io, {
       noColor: values['no-color'],

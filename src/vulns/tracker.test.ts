@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isBulwarkError } from '../errors.js';
-import { indexTrackerData, loadTrackerIndex, parseTrackerFeed } from './tracker.js';
+import { indexTrackerData, loadTrackerIndex, parseTrackerFeed, prefetchTrackerIndexes } from './tracker.js';
 import type { Advisory } from './types.js';
 
 const FEED_PATH = resolve('test/fixtures/vulns/tracker.json');
@@ -217,6 +217,35 @@ test('a cache hit for the sources of a host finds each of them among many, and n
   });
   assert.equal(rebuilt.fromCache, false);
   assert.deepEqual(rebuilt.advisories.get(middle), full.advisories.get(middle));
+});
+
+test('a prefetched index cache is used as read, and one of another feed is not trusted', async (t) => {
+  const dir = tempDir(t);
+  const feed = join(dir, 'feed.json');
+  writeFileSync(feed, FEED);
+  const first = await loadTrackerIndex(feed, { release: 'bookworm', cacheDir: dir });
+  const sha256 = first.feedSha256 ?? '';
+  const prefetched = prefetchTrackerIndexes(dir, sha256);
+  assert.deepEqual([...(await prefetched).keys()], ['bookworm']);
+  // The file goes after the prefetch read it: the load is still a cache hit, from the prefetched bytes.
+  rmSync(join(dir, `tracker-bookworm-${sha256}.idx.json`));
+  const hit = await loadTrackerIndex(feed, { release: 'bookworm', cacheDir: dir, sha256, prefetched });
+  assert.equal(hit.fromCache, true);
+  assert.deepEqual({ ...hit, fromCache: false }, first);
+  // Nothing to prefetch: no such directory, a malformed sha256.
+  assert.equal((await prefetchTrackerIndexes(join(dir, 'nowhere'), sha256)).size, 0);
+  assert.equal((await prefetchTrackerIndexes(dir, '../../etc/passwd')).size, 0);
+  // Bytes whose header names another feed than the one asked for (a caller's mix-up) are not trusted: the feed is
+  // read, hashed and indexed again.
+  const bytes = (await prefetched).get('bookworm') as Buffer;
+  const rebuilt = await loadTrackerIndex(feed, {
+    release: 'bookworm',
+    cacheDir: dir,
+    sha256: 'f'.repeat(64),
+    prefetched: Promise.resolve(new Map([['bookworm', bytes]])),
+  });
+  assert.equal(rebuilt.fromCache, false);
+  assert.deepEqual(rebuilt, first);
 });
 
 test('with the recorded sha256 a cache hit does not read the feed at all', async (t) => {

@@ -449,6 +449,46 @@ export interface LoadTrackerOptions extends TrackerOptions {
    * advisories. @default every source of the release
    */
   readonly sources?: ReadonlySet<string>;
+  /** Cache files already being read (`prefetchTrackerIndexes`), used instead of reading them again. */
+  readonly prefetched?: TrackerIndexPrefetch;
+}
+
+/** The bytes of the index cache files of one feed, by release, as `prefetchTrackerIndexes` reads them. */
+export type TrackerIndexPrefetch = Promise<ReadonlyMap<string, Buffer>>;
+
+/**
+ * Starts reading the index cache files of the feed with `sha256` in `cacheDir`, one per release indexed so far
+ * (usually one), before the release a scan needs is known: a scan overlaps the read with its probe of the host,
+ * then hands the result to `loadTrackerIndex` (`prefetched`). Never rejects: what cannot be read is left out,
+ * and `loadTrackerIndex` then reads or rebuilds it as usual.
+ */
+export function prefetchTrackerIndexes(cacheDir: string, sha256: string): TrackerIndexPrefetch {
+  const read = async (): Promise<ReadonlyMap<string, Buffer>> => {
+    const out = new Map<string, Buffer>();
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return out;
+    const suffix = `-${sha256}.idx.json`;
+    let entries: string[];
+    try {
+      entries = await readdir(cacheDir);
+    } catch {
+      return out;
+    }
+    const releases = entries
+      .filter((e) => e.startsWith('tracker-') && e.endsWith(suffix))
+      .map((e) => e.slice('tracker-'.length, -suffix.length))
+      .filter((r) => CODENAME.test(r));
+    await Promise.all(
+      releases.map(async (release) => {
+        try {
+          out.set(release, await readFile(join(cacheDir, cacheName(release, sha256))));
+        } catch {
+          // gone meanwhile: loadTrackerIndex reads or rebuilds it
+        }
+      }),
+    );
+    return out;
+  };
+  return read();
 }
 
 const NL = 0x0a;
@@ -535,11 +575,12 @@ async function readCache(
   dir: string,
   release: string,
   sha256: string,
-  sources?: ReadonlySet<string>,
+  options: { readonly sources?: ReadonlySet<string>; readonly prefetched?: TrackerIndexPrefetch },
 ): Promise<ReleaseData | undefined> {
-  let buf: Buffer;
+  const { sources } = options;
+  let buf = (await options.prefetched)?.get(release);
   try {
-    buf = await readFile(join(dir, cacheName(release, sha256)));
+    buf ??= await readFile(join(dir, cacheName(release, sha256)));
   } catch {
     return undefined;
   }
@@ -600,7 +641,7 @@ export async function loadTrackerIndex(feedPath: string, options: LoadTrackerOpt
   checkRelease(options.release);
   const { cacheDir, release } = options;
   if (cacheDir !== undefined && options.sha256 !== undefined && /^[0-9a-f]{64}$/.test(options.sha256)) {
-    const cached = await readCache(cacheDir, release, options.sha256, options.sources);
+    const cached = await readCache(cacheDir, release, options.sha256, options);
     if (cached !== undefined)
       return toIndex(cached, options, { feedSha256: options.sha256, fromCache: true });
   }
@@ -616,7 +657,13 @@ export async function loadTrackerIndex(feedPath: string, options: LoadTrackerOpt
   }
   const sha256 = crypto().createHash('sha256').update(bytes).digest('hex');
   if (cacheDir !== undefined && sha256 !== options.sha256) {
-    const cached = await readCache(cacheDir, release, sha256, options.sources);
+    // A prefetch was made for the recorded sha256, which this feed does not have.
+    const cached = await readCache(
+      cacheDir,
+      release,
+      sha256,
+      options.sources === undefined ? {} : { sources: options.sources },
+    );
     if (cached !== undefined) return toIndex(cached, options, { feedSha256: sha256, fromCache: true });
   }
   // The feed's structural reader is needed only when the cache misses (once per feed download).
