@@ -25,7 +25,7 @@ export { converge } from './engine/converge.js';
 export type { ConvergeOptions } from './engine/converge.js';
 export type { RunReport, ResourceResult, Summary } from './engine/report.js';
 export { loadCookbook } from './engine/load.js';
-export { openTarget } from './transports/index.js';
+export { openTarget, openTargetLazily } from './transports/index.js';
 export type { Transport } from './transports/transport.js';
 export { BulwarkError, isBulwarkError } from './errors.js';
 export type { ErrorCode, Problem } from './errors.js';
@@ -71,8 +71,13 @@ export type {
   ScanOptions,
 } from './vulns/scan.js';
 export { findingResult, findingMessage, URGENCY_IMPACT } from './vulns/report.js';
-export { loadTrackerIndex, parseTrackerFeed } from './vulns/tracker.js';
-export type { TrackerIndex, TrackerOptions, LoadTrackerOptions } from './vulns/tracker.js';
+export { loadTrackerIndex, parseTrackerFeed, prefetchTrackerIndexes } from './vulns/tracker.js';
+export type {
+  TrackerIndex,
+  TrackerIndexPrefetch,
+  TrackerOptions,
+  LoadTrackerOptions,
+} from './vulns/tracker.js';
 export { loadOsvAdvisories } from './vulns/osv.js';
 export type { OsvIndex, OsvOptions } from './vulns/osv.js';
 export { updateTrackerFeed, readFeedMeta, TRACKER_FEED_URL } from './vulns/feed-download.js';
