@@ -54,6 +54,13 @@ export interface Problem {
   readonly message: string;
 }
 
+/**
+ * The mark every BulwarkError carries. `bulwark vulns` loads parts of itself as separate bundles, each with its
+ * own copy of this class (and an application may hold two copies of bulwark): errors are recognised by this mark,
+ * so `instanceof BulwarkError` and `isBulwarkError` hold across copies.
+ */
+const BRAND: unique symbol = Symbol.for('bulwark.BulwarkError') as never;
+
 /** An error with a stable code; when validation found several problems, all of them are in `problems`. */
 export class BulwarkError extends Error {
   override readonly name = 'BulwarkError';
@@ -68,6 +75,12 @@ export class BulwarkError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.problems = options.problems ?? [];
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** An instance of this class, or of another copy of it (see BRAND). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
   }
 }
 

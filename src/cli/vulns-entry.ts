@@ -1,6 +1,6 @@
 /**
  * The entry point of `bulwark vulns` (dist/bulwark-vulns.js): a bundle of its own, holding the vulns command and
- * nothing else, so that a scan compiles about half the code the whole CLI holds. It can stand apart because it
+ * nothing else, so that a scan compiles about a fifth of the code the whole CLI holds. It can stand apart because it
  * never loads a cookbook or profile (those import `bulwark` and must share module instances with the engine,
  * which dist/bulwark.js gives them). bin/bulwark.js picks the bundle by the command's name.
  */

@@ -3,7 +3,7 @@
 // feed for another release, invalid versions, hostile package names, an unreachable tracker with a cached copy.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -166,6 +166,77 @@ test('with a feed, vulns reports every vulnerable source with ids and fix availa
   ]);
   const bash = all.json.results?.find((x) => x.address === 'vuln[bash]');
   assert.deepEqual(bash?.tags['cve'], ['CVE-2026-3001', 'CVE-2026-3002']);
+});
+
+test('vulns through every reporter, with OSV records, for an inventory, and for an SSH host it cannot reach', async (t) => {
+  // The parts of the vulns command that load on demand (dist/vulns-lazy/), each used through the real command.
+  const h = await useTestHost(t);
+  const dir = tempDir(t);
+  const feed = join(dir, 'tracker.json');
+  writeFileSync(feed, JSON.stringify(bookwormFeedFixture()));
+  const target = `chroot:${h.root}`;
+  const files = { sarif: join(dir, 'v.sarif'), junit: join(dir, 'v.xml'), html: join(dir, 'v.html') };
+  const reported = bulwark(h, [
+    'vulns',
+    '--target',
+    target,
+    '--feed',
+    feed,
+    '--cache-dir',
+    dir,
+    '-r',
+    'cli',
+    '-r',
+    `sarif:${files.sarif}`,
+    '-r',
+    `junit:${files.junit}`,
+    '-r',
+    `html:${files.html}`,
+  ]);
+  assert.equal(reported.status, 100, reported.stderr);
+  assert.match(reported.stdout, /openssl/);
+  const sarif = JSON.parse(readFileSync(files.sarif, 'utf8')) as { runs: { results: unknown[] }[] };
+  assert.equal(sarif.runs[0]?.results.length, 3);
+  assert.match(readFileSync(files.junit, 'utf8'), /<testsuites[^>]*>[\s\S]*vuln\[openssl\]/);
+  assert.match(readFileSync(files.html, 'utf8'), /^<!doctype html>[\s\S]*vuln\[lvm2\]/i);
+  // OSV records: one for bash, which every Debian host has, fixed only in a version above any real one.
+  const osv = join(dir, 'osv');
+  mkdirSync(osv);
+  writeFileSync(
+    join(osv, 'DEBIAN-CVE-2099-7777.json'),
+    JSON.stringify({
+      id: 'DEBIAN-CVE-2099-7777',
+      modified: '2099-01-01T00:00:00Z',
+      affected: [
+        {
+          package: { ecosystem: 'Debian:12', name: 'bash' },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '99:1-1' }] }],
+        },
+      ],
+    }),
+  );
+  const withOsv = bulwark(h, ['vulns', '--target', target, '--osv', osv, '--json', '--cache-dir', dir]);
+  assert.equal(withOsv.status, 100, withOsv.stderr);
+  const bash = withOsv.json.results?.find((r) => r.address === 'vuln[bash]');
+  assert.deepEqual(bash?.tags['cve'], ['CVE-2099-7777']); // the Debian record names the CVE it is about
+  // An inventory of one host, named there.
+  const inventory = join(dir, 'fleet.yaml');
+  writeFileSync(inventory, `hosts:\n  image:\n    target: ${target}\n`);
+  const fleet = bulwark(h, ['vulns', '--inventory', inventory, '--feed', feed, '--json', '--cache-dir', dir]);
+  assert.equal(fleet.status, 100, fleet.stderr);
+  assert.deepEqual(sources(fleet.json), ['bash', 'lvm2', 'openssl']);
+  assert.ok(fleet.json.results?.every((r) => (r as { host?: string }).host === 'image'));
+  // SSH to a port of this machine where nothing listens: the host is reported unreachable, with its code.
+  const ssh = bulwark(undefined, [
+    'vulns',
+    '--target',
+    'ssh://root@127.0.0.1:1',
+    '--json',
+    '--cache-dir',
+    dir,
+  ]);
+  assert.equal(ssh.status, 2, ssh.stderr);
+  assert.equal(ssh.json.hosts?.[0]?.error?.code, 'BULWARK_HOST_UNREACHABLE');
 });
 
 test('a truncated, a malformed and an other-release feed are clear errors with exit code 2', async (t) => {

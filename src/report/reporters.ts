@@ -7,6 +7,8 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AuditReport } from '../audit/types.js';
 import { BulwarkError } from '../errors.js';
+import { formatJson } from './audit-json.js';
+import { formatAuditReport } from './audit-text.js';
 import { makeStyle, type Style } from './style.js';
 
 /** The kinds of audit report Bulwark writes. */
@@ -96,14 +98,13 @@ export async function renderReport(
   kind: ReporterKind,
   options: { style: Style; verbose?: boolean; toolVersion: string },
 ): Promise<string> {
-  // Each format's code is loaded only when that format is asked for.
+  // The two formats for standard output, one of which nearly every run prints, are part of this module; the
+  // file formats' code is loaded only when asked for.
   switch (kind) {
-    case 'cli': {
-      const { formatAuditReport } = await import('./audit-text.js');
+    case 'cli':
       return `${formatAuditReport(report, options.style, { verbose: options.verbose ?? false })}\n`;
-    }
     case 'json':
-      return (await import('./audit-json.js')).formatJson(report);
+      return formatJson(report);
     case 'junit':
       return (await import('./junit.js')).toJunit(report);
     case 'sarif': {
