@@ -3,6 +3,7 @@
  * run first to record their checks; every observation they and the cookbook resources need goes to the host in
  * one probe; then each check is evaluated, waivers are applied and the results are totalled.
  */
+import { monotonicMs } from '../builtins.js';
 import type { ResourceDecl } from '../dsl/cookbook.js';
 import { describeGuard, guardHolds, resourceOps, resultsWithPrefix } from '../engine/observe.js';
 import { runProbe } from '../engine/probe.js';
@@ -241,7 +242,7 @@ export async function auditHost(
   transport: Transport,
   options: AuditOptions = {},
 ): Promise<HostAudit> {
-  const started = performance.now();
+  const started = monotonicMs();
   const tripsBefore = transport.roundTrips;
   const now = options.now ?? new Date();
   const waivers = options.waivers ?? new Map();
@@ -373,7 +374,7 @@ export async function auditHost(
       name: host,
       target: transport.target,
       roundTrips: transport.roundTrips - tripsBefore,
-      durationMs: performance.now() - started,
+      durationMs: monotonicMs() - started,
       ...(hostError === undefined ? {} : { error: hostError }),
       ...(facts === undefined ? {} : { facts }),
     },
@@ -388,8 +389,8 @@ export async function audit(
   transport: Transport,
   options: AuditOptions = {},
 ): Promise<AuditReport> {
-  const started = performance.now();
+  const started = monotonicMs();
   const startedAt = new Date().toISOString();
   const h = await auditHost(sources, transport, options);
-  return buildAuditReport(sources, [h], { startedAt, durationMs: performance.now() - started });
+  return buildAuditReport(sources, [h], { startedAt, durationMs: monotonicMs() - started });
 }

@@ -2,6 +2,7 @@
  * `bulwark vulns`: find missing patches on one host or a fleet (results in the audit `patch` bucket, through the
  * audit reporters and exit codes), and `bulwark vulns update`: refresh the cached Debian tracker feed.
  */
+import { monotonicMs } from '../builtins.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
@@ -257,7 +258,7 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
     const specs = parseReporterSpecs(
       values.json ? [...values.reporter, 'json'] : values.reporter.length > 0 ? values.reporter : ['cli'],
     );
-    const started = performance.now();
+    const started = monotonicMs();
     const startedAt = new Date().toISOString();
     const notes: string[] = [];
     const cacheDir = values['cache-dir'] ?? defaultFeedCacheDir();
@@ -293,7 +294,7 @@ export async function runVulns(args: readonly string[], io: Io): Promise<number>
       scans = [await scanHost(transport, scanOptions).finally(() => transport.close())];
     }
     await loading.catch(() => undefined); // its notes are complete
-    const report = buildVulnsReport(scans, { startedAt, durationMs: performance.now() - started }, notes);
+    const report = buildVulnsReport(scans, { startedAt, durationMs: monotonicMs() - started }, notes);
     return await emitAuditReport(report, specs, io, {
       noColor: values['no-color'],
       verbose: values.verbose,

@@ -6,6 +6,7 @@
  * whose apply needs answers from the host run directly. Notifications run immediately after their resource or once
  * at the end. This layer imports dsl, resources and transports.
  */
+import { monotonicMs } from '../builtins.js';
 import { notificationsOf, targetAddress, type CompiledCookbook } from '../dsl/compile.js';
 import type { ResourceDecl } from '../dsl/cookbook.js';
 import { BulwarkError, isBulwarkError } from '../errors.js';
@@ -112,7 +113,7 @@ export async function converge(
   transport: Transport,
   options: ConvergeOptions = {},
 ): Promise<RunReport> {
-  const started = performance.now();
+  const started = monotonicMs();
   const startedAt = new Date().toISOString();
   const tripsBefore = transport.roundTrips;
   const dryRun = options.dryRun ?? false;
@@ -265,9 +266,9 @@ export async function converge(
   if (dryRun) {
     const delayed = new Map<string, { target: string; action: string; by: string[] }>();
     for (let i = 0; i < decls.length; i++) {
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       const p = plan(i);
-      record(finalResult(i, p, performance.now() - t0));
+      record(finalResult(i, p, monotonicMs() - t0));
       if (p.kind !== 'change') continue;
       for (const n of notificationsOf((decls[i] as ResourceDecl).options)) {
         const target = targetAddress(n);
@@ -378,7 +379,7 @@ export async function converge(
   // Plans the resources from `next` on and records their applies as one batch; stops at one that must run
   // directly (it joins the batch only to have its observation confirmed) or at a failure that stops the run.
   const planBatch = async (next: number): Promise<Batch> => {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     const groups: BatchGroup[] = [];
     const groupOf = new Map<number, BatchGroup>();
     const plans = new Map<number, PlanEntry>();
@@ -519,7 +520,7 @@ export async function converge(
       }
       if (groups.some((g) => g.steps.length > 0)) epoch += 1;
     }
-    const ms = performance.now() - t0;
+    const ms = monotonicMs() - t0;
     return { outcome, batchError, ms };
   };
 
@@ -626,12 +627,12 @@ export async function converge(
   // Applies a resource that asks the host questions while it applies, after its observation was confirmed.
   const applyDirect = async (d: number, p: Planned): Promise<void> => {
     const decl = decls[d] as ResourceDecl;
-    const td = performance.now();
+    const td = monotonicMs();
     if (p.kind === 'change') {
       const w: string[] = [];
       try {
         await applyResource(d, p, directContext(contextBase(w)));
-        record(changedResult(d, p.changes, performance.now() - td, w));
+        record(changedResult(d, p.changes, monotonicMs() - td, w));
         notifyLater(d);
         for (const n of notificationsOf(decl.options)) {
           if (n.timing === 'immediate')
@@ -639,7 +640,7 @@ export async function converge(
         }
       } catch (e) {
         if (signal?.aborted === true) throw e;
-        record(failedResult(d, p.changes, e, performance.now() - td));
+        record(failedResult(d, p.changes, e, monotonicMs() - td));
         if (stops(d)) stopped = true;
       }
       epoch += 1;
@@ -713,7 +714,7 @@ export async function converge(
   function finish(): RunReport {
     return {
       ...base,
-      durationMs: performance.now() - started,
+      durationMs: monotonicMs() - started,
       roundTrips: transport.roundTrips - tripsBefore,
       summary: summarize(out),
       resources: out,

@@ -2,6 +2,7 @@
  * Fleet runs: converge or audit many hosts at once with a concurrency limit. Each host has its own transport and
  * its own failures: one unreachable host never stops the others. The results merge into one report.
  */
+import { monotonicMs } from '../builtins.js';
 import type { AuditSources, HostAudit } from '../audit/run.js';
 import { auditHost, buildAuditReport } from '../audit/run.js';
 import type { AuditReport } from '../audit/types.js';
@@ -92,7 +93,7 @@ export async function convergeFleet(
   cookbookFor: (host: InventoryHost) => Promise<CompiledCookbook>,
   options: FleetOptions & Pick<ConvergeOptions, 'dryRun' | 'continueOnFailure' | 'backupDir'> = {},
 ): Promise<FleetConvergeReport> {
-  const started = performance.now();
+  const started = monotonicMs();
   const startedAt = new Date().toISOString();
   let done = 0;
   let changed = 0;
@@ -101,7 +102,7 @@ export async function convergeFleet(
     hosts,
     options.concurrency ?? DEFAULT_CONCURRENCY,
     async (host): Promise<FleetHostResult> => {
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       let result: FleetHostResult;
       let transport: Transport | undefined;
       try {
@@ -125,7 +126,7 @@ export async function convergeFleet(
           target: host.target,
           status: 'error',
           error: reported(e),
-          durationMs: performance.now() - t0,
+          durationMs: monotonicMs() - t0,
         };
       } finally {
         await transport?.close().catch(() => undefined);
@@ -143,7 +144,7 @@ export async function convergeFleet(
     kind: 'bulwark.fleet-converge',
     dryRun: options.dryRun ?? false,
     startedAt,
-    durationMs: performance.now() - started,
+    durationMs: monotonicMs() - started,
     hosts: results,
     summary: {
       hosts: results.length,
@@ -162,7 +163,7 @@ export async function auditFleet(
   sourcesFor: (host: InventoryHost) => Promise<AuditSources>,
   options: FleetOptions & { readonly waivers?: Waivers; readonly now?: Date } = {},
 ): Promise<AuditReport> {
-  const started = performance.now();
+  const started = monotonicMs();
   const startedAt = new Date().toISOString();
   let done = 0;
   let failed = 0;
@@ -171,7 +172,7 @@ export async function auditFleet(
     hosts,
     options.concurrency ?? DEFAULT_CONCURRENCY,
     async (host): Promise<HostAudit> => {
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       let transport: Transport | undefined;
       let audit: HostAudit;
       try {
@@ -190,7 +191,7 @@ export async function auditFleet(
             name: host.name,
             target: host.target,
             roundTrips: transport?.roundTrips ?? 0,
-            durationMs: performance.now() - t0,
+            durationMs: monotonicMs() - t0,
             error: reported(e),
           },
           results: [],
@@ -218,5 +219,5 @@ export async function auditFleet(
       .flatMap((s) => s.cookbooks)
       .filter((c) => !names.has(`c:${c.name}`) && names.add(`c:${c.name}`)),
   };
-  return buildAuditReport(merged, audits, { startedAt, durationMs: performance.now() - started });
+  return buildAuditReport(merged, audits, { startedAt, durationMs: monotonicMs() - started });
 }

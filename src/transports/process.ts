@@ -1,4 +1,5 @@
 /** Spawns one local process with a clean environment, collects its output and enforces a timeout. */
+import { monotonicMs } from '../builtins.js';
 import { spawn } from 'node:child_process';
 import type { ExecOptions, ExecResult } from './transport.js';
 
@@ -18,7 +19,7 @@ const DEFAULT_TIMEOUT_MS = 600_000;
 export function runProcess(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [file, ...args] = argv;
   if (file === undefined) return Promise.reject(new Error('empty argv'));
-  const started = performance.now();
+  const started = monotonicMs();
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       env: { ...CLEAN_ENV, ...options.env },
@@ -63,7 +64,7 @@ export function runProcess(argv: readonly string[], options: ExecOptions = {}): 
         timedOut,
         stdout: Buffer.concat(out),
         stderr: Buffer.concat(err),
-        durationMs: performance.now() - started,
+        durationMs: monotonicMs() - started,
       });
     });
     child.stdin.end(options.stdin ?? '');

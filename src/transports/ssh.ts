@@ -8,6 +8,7 @@
  * before it, and every name is looked up in ~/.ssh/config (see ssh-config.ts): explicit options > target spec > ssh
  * config > defaults.
  */
+import { monotonicMs } from '../builtins.js';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -873,7 +874,7 @@ export class SshTransport extends ShellTransport {
   }
 
   #execOn(conn: Connection, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
-    const started = performance.now();
+    const started = monotonicMs();
     const elevation = this.#elevation;
     const command = remoteCommand(argv, options.env ?? {}, elevation);
     let stdin: Buffer = Buffer.from(options.stdin ?? '');
@@ -945,7 +946,7 @@ export class SshTransport extends ShellTransport {
             timedOut,
             stdout: Buffer.concat(out),
             stderr: Buffer.concat(errs),
-            durationMs: performance.now() - started,
+            durationMs: monotonicMs() - started,
           });
         };
         const onAbort = (): void => kill();

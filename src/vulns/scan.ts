@@ -8,6 +8,7 @@
  * Parsing and assessment are pure and shared with the `securityUpdates` resource; `scanHost` adds the I/O, and on
  * request a second round trip that reads the CVE ids from the candidates' changelogs (changelog.ts).
  */
+import { monotonicMs } from '../builtins.js';
 import { compareDebianVersions, isValidDebianVersion } from '../audit/debversion.js';
 import type { AuditHost } from '../audit/types.js';
 import { runProbe } from '../engine/probe.js';
@@ -520,7 +521,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
  * observed, or whose release does not match the feed, yields `host.error` and no results.
  */
 export async function scanHost(transport: Transport, options: ScanOptions = {}): Promise<HostScan> {
-  const started = performance.now();
+  const started = monotonicMs();
   const tripsBefore = transport.roundTrips;
   const request = vulnsProbe(options.admindir === undefined ? {} : { admindir: options.admindir });
   const ops = new Map<string, ProbeOp>(Object.entries(request));
@@ -581,7 +582,7 @@ export async function scanHost(transport: Transport, options: ScanOptions = {}):
       name: host,
       target: transport.target,
       roundTrips: transport.roundTrips - tripsBefore,
-      durationMs: performance.now() - started,
+      durationMs: monotonicMs() - started,
       ...(error === undefined ? {} : { error }),
       ...(facts === undefined ? {} : { facts }),
     },
