@@ -26,6 +26,8 @@ export type { ConvergeOptions } from './engine/converge.js';
 export type { RunReport, ResourceResult, Summary } from './engine/report.js';
 export { loadCookbook } from './engine/load.js';
 export { openTarget, openTargetLazily } from './transports/index.js';
+export { defineInventory } from './fleet/define.js';
+export type { GroupSpec, HostConnection, HostSpec, InventorySpec } from './fleet/inventory.js';
 export type { Transport } from './transports/transport.js';
 export { BulwarkError, isBulwarkError } from './errors.js';
 export type { ErrorCode, Problem } from './errors.js';

@@ -219,9 +219,12 @@ test('vulns through every reporter, with OSV records, for an inventory, and for 
   assert.equal(withOsv.status, 100, withOsv.stderr);
   const bash = withOsv.json.results?.find((r) => r.address === 'vuln[bash]');
   assert.deepEqual(bash?.tags['cve'], ['CVE-2099-7777']); // the Debian record names the CVE it is about
-  // An inventory of one host, named there.
-  const inventory = join(dir, 'fleet.yaml');
-  writeFileSync(inventory, `hosts:\n  image:\n    target: ${target}\n`);
+  // An inventory of one host, named there, in TypeScript (loaded and type-checked by the vulns command too).
+  const inventory = join(dir, 'fleet.ts');
+  writeFileSync(
+    inventory,
+    `import { defineInventory } from 'bulwark';\nexport default defineInventory({ hosts: { image: { target: '${target}' } } });\n`,
+  );
   const fleet = bulwark(h, ['vulns', '--inventory', inventory, '--feed', feed, '--json', '--cache-dir', dir]);
   assert.equal(fleet.status, 100, fleet.stderr);
   assert.deepEqual(sources(fleet.json), ['bash', 'lvm2', 'openssl']);

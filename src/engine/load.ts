@@ -199,7 +199,7 @@ export async function loadDefaultExport(file: string, options: LoadOptions = {})
     const { code, inputs } = await bundle(file, what);
     if (wantCheck) {
       const { typecheckCached } = await import('./typecheck.js');
-      await typecheckCached(entry, inputsHash(inputs));
+      await typecheckCached(entry, inputsHash(inputs), what);
     }
     cached = {
       entry,

@@ -13,10 +13,10 @@ function cacheDir(): string {
 }
 
 /** Type-checks `file` unless a check of exactly these inputs already passed. */
-export async function typecheckCached(file: string, hash: string): Promise<void> {
+export async function typecheckCached(file: string, hash: string, what = 'cookbook'): Promise<void> {
   const stamp = join(cacheDir(), hash);
   if (existsSync(stamp)) return;
-  await typecheck(file);
+  await typecheck(file, what);
   try {
     mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
     writeFileSync(stamp, `${file}\n`);
@@ -25,8 +25,11 @@ export async function typecheckCached(file: string, hash: string): Promise<void>
   }
 }
 
-/** Type-checks one cookbook file and throws BULWARK_COOKBOOK_TYPECHECK listing every error. */
-export async function typecheck(file: string): Promise<void> {
+/**
+ * Type-checks one cookbook (or profile, inventory: `what` names it in the message) and throws
+ * BULWARK_COOKBOOK_TYPECHECK listing every error.
+ */
+export async function typecheck(file: string, what = 'cookbook'): Promise<void> {
   const ts = (await import('typescript')).default;
   const options: import('typescript').CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
@@ -55,7 +58,7 @@ export async function typecheck(file: string): Promise<void> {
   });
   throw new BulwarkError(
     'BULWARK_COOKBOOK_TYPECHECK',
-    `cookbook ${file} has ${diagnostics.length} type error${diagnostics.length === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +
+    `${what} ${file} has ${diagnostics.length} type error${diagnostics.length === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +
       '(fix them, or run with --no-typecheck to skip the check)',
   );
 }

@@ -117,6 +117,41 @@ test('a bad inventory is refused before anything runs, with every problem listed
   );
 });
 
+test('a TypeScript inventory written with defineInventory from bulwark loads, and its type errors name it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-inv-'));
+  const good = join(dir, 'fleet.ts');
+  writeFileSync(
+    good,
+    `import { defineInventory } from 'bulwark';
+export default defineInventory({
+  defaults: { user: 'deploy' },
+  hosts: { web1: { address: '198.51.100.10' }, image: { target: 'local' } },
+  groups: { all: { hosts: ['web1', 'image'] } },
+});
+`,
+  );
+  const inventory = await loadInventory(good);
+  assert.deepEqual(
+    inventory.hosts.map((h) => [h.name, h.target]),
+    [
+      ['web1', 'ssh://deploy@198.51.100.10:22'],
+      ['image', 'local'],
+    ],
+  );
+  // A mistake the editor would show is refused the same way, naming the file as an inventory.
+  const bad = join(dir, 'typo.ts');
+  writeFileSync(
+    bad,
+    `import { defineInventory } from 'bulwark';\nexport default defineInventory({ hosts: { a: { adress: 'x' } } });\n`,
+  );
+  await assert.rejects(
+    loadInventory(bad),
+    (e) =>
+      isBulwarkError(e, 'BULWARK_COOKBOOK_TYPECHECK') &&
+      /^inventory .*typo\.ts has 1 type error/.test(e.message),
+  );
+});
+
 function bulwark(args: readonly string[]): {
   status: number | null;
   stdout: string;

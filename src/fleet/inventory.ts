@@ -343,7 +343,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
   let raw: unknown;
   if (/\.[cm]?ts$/.test(file)) {
     const { loadDefaultExport } = await import('../engine/load.js');
-    raw = await loadDefaultExport(file);
+    raw = await loadDefaultExport(file, { what: 'inventory' });
   } else {
     const { readFileSync } = await import('node:fs');
     let text: string;
