@@ -26,10 +26,10 @@ export async function typecheckCached(file: string, hash: string, what = 'cookbo
 }
 
 /**
- * Type-checks one cookbook (or profile, inventory: `what` names it in the message) and throws
- * BULWARK_COOKBOOK_TYPECHECK listing every error.
+ * The type errors of `files`, checked together as the editor would check cookbooks (strict, `bulwark` bound to
+ * this installation's declarations), each as `file:line:column: message`, at most 50.
  */
-export async function typecheck(file: string, what = 'cookbook'): Promise<void> {
+export async function typeErrors(files: readonly string[]): Promise<{ count: number; lines: string[] }> {
   const ts = (await import('typescript')).default;
   const options: import('typescript').CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
@@ -45,20 +45,29 @@ export async function typecheck(file: string, what = 'cookbook'): Promise<void> 
     baseUrl: '/',
     paths: { bulwark: [PACKAGE_TYPES] },
   };
-  const program = ts.createProgram([file], options);
+  const program = ts.createProgram([...files], options);
   const diagnostics = ts
     .getPreEmitDiagnostics(program)
     .filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (diagnostics.length === 0) return;
   const lines = diagnostics.slice(0, 50).map((d) => {
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
     if (d.file === undefined || d.start === undefined) return text;
     const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
     return `${d.file.fileName}:${line + 1}:${character + 1}: ${text}`;
   });
+  return { count: diagnostics.length, lines };
+}
+
+/**
+ * Type-checks one cookbook (or profile, inventory: `what` names it in the message) and throws
+ * BULWARK_COOKBOOK_TYPECHECK listing every error.
+ */
+export async function typecheck(file: string, what = 'cookbook'): Promise<void> {
+  const { count, lines } = await typeErrors([file]);
+  if (count === 0) return;
   throw new BulwarkError(
     'BULWARK_COOKBOOK_TYPECHECK',
-    `${what} ${file} has ${diagnostics.length} type error${diagnostics.length === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +
+    `${what} ${file} has ${count} type error${count === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +
       '(fix them, or run with --no-typecheck to skip the check)',
   );
 }
