@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeNodeStart } from './node-start.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The installed command (bin/bulwark), started the way a shell starts it.
@@ -34,10 +35,4 @@ console.log(
   `audit of ${summary.total} controls, whole process, ${runs} runs: median ${median.toFixed(0)} ms, p90 ${pct(90).toFixed(0)} ms, min ${times[0].toFixed(0)} ms; ${hosts[0].roundTrips} round trip(s); in-process ${hosts[0].durationMs.toFixed(0)} ms`,
 );
 console.log(`target: under 200 ms median -> ${median < 200 ? 'MET' : 'NOT MET'}`);
-const t0 = performance.now();
-for (let i = 0; i < 5; i++) spawnSync(process.execPath, ['-e', '0']);
-const ca =
-  process.env['NODE_EXTRA_CA_CERTS'] === undefined
-    ? ''
-    : ' (with NODE_EXTRA_CA_CERTS, which bin/bulwark defers)';
-console.log(`for reference, bare node start here${ca}: ${((performance.now() - t0) / 5).toFixed(0)} ms`);
+console.log(describeNodeStart());

@@ -3,6 +3,7 @@
 // Target (issue #2): no-op converge under 300 ms median. Run as root: `npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { describeNodeStart } from './node-start.js';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,11 +67,7 @@ try {
     `no-op converge, whole process, ${runs} runs: median ${median.toFixed(0)} ms, p90 ${pct(90).toFixed(0)} ms, min ${times[0].toFixed(0)} ms; ${trips} round trip(s); ${resources} resources`,
   );
   console.log(`target: under 300 ms median -> ${median < 300 ? 'MET' : 'NOT MET'}`);
-  const node = spawnSync(process.execPath, ['-e', '0']);
-  void node;
-  const t0 = performance.now();
-  for (let i = 0; i < 5; i++) spawnSync(process.execPath, ['-e', '0']);
-  console.log(`for reference, bare node start here: ${((performance.now() - t0) / 5).toFixed(0)} ms`);
+  console.log(describeNodeStart());
 } finally {
   await host.destroy();
 }

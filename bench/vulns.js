@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './gen-tracker-feed.js';
+import { describeNodeStart } from './node-start.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -110,6 +111,4 @@ console.log(
   `bulwark vulns, whole process, index cached, ${runs} runs: median ${median.toFixed(0)} ms, p90 ${pct(90).toFixed(0)} ms, min ${times[0].toFixed(0)} ms; peak RSS ${(rss / 1024).toFixed(0)} MB; ${report.results.length} vulnerable sources (${binaries} binaries) of 800 binaries; ${report.hosts[0].roundTrips} round trip(s), in-process ${report.hosts[0].durationMs.toFixed(0)} ms`,
 );
 console.log(`target: under 150 ms median -> ${median < 150 ? 'MET' : 'NOT MET'}`);
-const t0 = performance.now();
-for (let i = 0; i < 5; i++) spawnSync(process.execPath, ['-e', '0']);
-console.log(`for reference, bare node start here: ${((performance.now() - t0) / 5).toFixed(0)} ms`);
+console.log(describeNodeStart());
