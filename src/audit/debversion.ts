@@ -76,39 +76,41 @@ function parseOrExplain(v: string): DebianVersion | string {
   return { epoch, upstream, revision };
 }
 
-/**
- * Splits a Debian version `[epoch:]upstream[-revision]` into its parts.
- * @throws BulwarkError `BULWARK_RESOURCE_INVALID` when `v` is not a valid version (see the header for the rules).
- */
 // Matching compares the same few versions thousands of times (one installed version against every advisory of
 // its source), so valid parses are remembered; the memo is dropped whole when it grows past its bound.
 const MEMO_LIMIT = 20_000;
 const memo = new Map<string, DebianVersion>();
 
-export function parseDebianVersion(v: string): DebianVersion {
+/** The parse of `v`, or why it is invalid; valid parses are remembered. */
+function parseRemembered(v: string): DebianVersion | string {
   const known = memo.get(v);
   if (known !== undefined) return known;
   const parsed = parseOrExplain(v);
+  if (typeof parsed !== 'string') {
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(v, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * Splits a Debian version `[epoch:]upstream[-revision]` into its parts.
+ * @throws BulwarkError `BULWARK_RESOURCE_INVALID` when `v` is not a valid version (see the header for the rules).
+ */
+export function parseDebianVersion(v: string): DebianVersion {
+  const parsed = parseRemembered(v);
   if (typeof parsed === 'string') {
     throw new BulwarkError(
       'BULWARK_RESOURCE_INVALID',
       `Debian version ${JSON.stringify(v)} is invalid: ${parsed}.`,
     );
   }
-  if (memo.size >= MEMO_LIMIT) memo.clear();
-  memo.set(v, parsed);
   return parsed;
 }
 
-/** True when `v` is a Debian version that `parseDebianVersion` accepts. */
+/** True when `v` is a Debian version that `parseDebianVersion` accepts (validated versions are compared next). */
 export function isValidDebianVersion(v: string): boolean {
-  if (memo.has(v)) return true;
-  const parsed = parseOrExplain(v);
-  if (typeof parsed === 'string') return false;
-  // Validated versions are usually compared next (an inventory, then matching): keep the parse.
-  if (memo.size >= MEMO_LIMIT) memo.clear();
-  memo.set(v, parsed);
-  return true;
+  return typeof parseRemembered(v) !== 'string';
 }
 
 /** True when the character code is an ASCII digit. */

@@ -3,7 +3,7 @@
  * to an exit code. No business logic lives here. Imports the engine, audit, dsl, transports and report layers.
  */
 import { EXIT, VERSION, type Io } from './common.js';
-import { rerun, type MainOptions } from './rerun.js';
+import type { MainOptions } from './rerun.js';
 
 export { EXIT, type Io } from './common.js';
 export type { MainOptions } from './rerun.js';
@@ -37,7 +37,6 @@ export async function main(
   options: MainOptions = {},
 ): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'vulns' && rest[0] === 'update' && options.caCertsDeferred === true) return rerun(argv);
   switch (command) {
     case 'audit':
       return (await import('./audit.js')).runAudit(rest, io);
@@ -46,7 +45,8 @@ export async function main(
     case 'plan':
       return (await import('./converge.js')).runConverge(rest, true, io);
     case 'vulns':
-      return (await import('./vulns.js')).runVulns(rest, io);
+      // The same entry as the vulns bundle's, which also re-runs `vulns update` to load deferred certificates.
+      return (await import('./vulns-entry.js')).main(argv, io, options);
     case 'help':
     case '--help':
     case '-h':

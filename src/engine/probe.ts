@@ -344,8 +344,10 @@ function factsFrom(
 ): Facts {
   const os = parseOsRelease(results.get('fact:os')?.stdout.toString('utf8') ?? '');
   const kernel = (id: string): string => results.get(id)?.stdout.toString('utf8').trim() ?? '';
-  let [hostname = '', arch = ''] = [kernel('fact:hostname'), kernel('fact:arch')];
-  if (uname !== undefined) [hostname = '', arch = ''] = uname.stdout.toString('utf8').trim().split(/\s+/);
+  const [hostname = '', arch = ''] =
+    uname === undefined
+      ? [kernel('fact:hostname'), kernel('fact:arch')]
+      : uname.stdout.toString('utf8').trim().split(/\s+/);
   return {
     hostname,
     arch,

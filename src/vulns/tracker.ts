@@ -462,37 +462,41 @@ export type TrackerIndexPrefetch = Promise<ReadonlyMap<string, Buffer>>;
  * then hands the result to `loadTrackerIndex` (`prefetched`). Never rejects: what cannot be read is left out,
  * and `loadTrackerIndex` then reads or rebuilds it as usual.
  */
-export function prefetchTrackerIndexes(cacheDir: string, sha256: string): TrackerIndexPrefetch {
-  const read = async (): Promise<ReadonlyMap<string, Buffer>> => {
-    const out = new Map<string, Buffer>();
-    if (!/^[0-9a-f]{64}$/.test(sha256)) return out;
-    const suffix = `-${sha256}.idx.json`;
-    let entries: string[];
-    try {
-      entries = await readdir(cacheDir);
-    } catch {
-      return out;
-    }
-    const releases = entries
-      .filter((e) => e.startsWith('tracker-') && e.endsWith(suffix))
-      .map((e) => e.slice('tracker-'.length, -suffix.length))
-      .filter((r) => CODENAME.test(r));
-    await Promise.all(
-      releases.map(async (release) => {
-        try {
-          out.set(release, await readFile(join(cacheDir, cacheName(release, sha256))));
-        } catch {
-          // gone meanwhile: loadTrackerIndex reads or rebuilds it
-        }
-      }),
-    );
+export async function prefetchTrackerIndexes(cacheDir: string, sha256: string): TrackerIndexPrefetch {
+  const out = new Map<string, Buffer>();
+  if (!/^[0-9a-f]{64}$/.test(sha256)) return out;
+  const suffix = `-${sha256}.idx.json`;
+  let entries: string[];
+  try {
+    entries = await readdir(cacheDir);
+  } catch {
     return out;
-  };
-  return read();
+  }
+  const releases = entries
+    .filter((e) => e.startsWith('tracker-') && e.endsWith(suffix))
+    .map((e) => e.slice('tracker-'.length, -suffix.length))
+    .filter((r) => CODENAME.test(r));
+  await Promise.all(
+    releases.map(async (release) => {
+      try {
+        out.set(release, await readFile(join(cacheDir, cacheName(release, sha256))));
+      } catch {
+        // gone meanwhile: loadTrackerIndex reads or rebuilds it
+      }
+    }),
+  );
+  return out;
 }
 
 const NL = 0x0a;
 const TAB = 0x09;
+
+// V8's own typed-array searches: Buffer's wrappers check their arguments in JavaScript on every call, which
+// thousands of bisection steps would pay for.
+const indexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
+  Uint8Array.prototype.indexOf.call(buf, byte, from);
+const lastIndexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
+  Uint8Array.prototype.lastIndexOf.call(buf, byte, from);
 
 /**
  * The cache file is one header line, then one line per source, sorted by name: `name<TAB>rows`. It is read as
@@ -503,9 +507,9 @@ const TAB = 0x09;
 function readAllLines(buf: Buffer, from: number, packages: Record<string, unknown>): boolean {
   let previous = '';
   for (let at = from; at < buf.length;) {
-    let end = buf.indexOf(NL, at);
+    let end = indexOfByte(buf, NL, at);
     if (end < 0) end = buf.length;
-    const tab = buf.indexOf(TAB, at);
+    const tab = indexOfByte(buf, TAB, at);
     if (tab <= at || tab >= end) return false;
     const source = buf.toString('latin1', at, tab);
     if (source <= previous) return false;
@@ -515,13 +519,6 @@ function readAllLines(buf: Buffer, from: number, packages: Record<string, unknow
   }
   return true;
 }
-
-// V8's own typed-array searches: Buffer's wrappers check their arguments in JavaScript on every call, which
-// thousands of bisection steps would pay for.
-const indexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
-  Uint8Array.prototype.indexOf.call(buf, byte, from);
-const lastIndexOfByte = (buf: Uint8Array, byte: number, from: number): number =>
-  Uint8Array.prototype.lastIndexOf.call(buf, byte, from);
 
 /**
  * Orders `name` (ASCII) against the name that starts the cache line at `start` (its bytes up to the tab), as
